@@ -1,0 +1,94 @@
+"""Relais Platform: the multi-tenant platform of the Relais Numérique network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, request
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from relais_platform.config import Config
+from relais_platform.extensions import babel, csrf, db, limiter, login_manager, migrate, rest_api
+
+
+def create_app(overrides: dict[str, Any] | None = None, config_class: type = Config) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    app.config.from_prefixed_env("RELAIS")
+    if overrides:
+        app.config.update(overrides)
+    Config.finalize(app.config)
+    if app.config.get("TRUST_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_unit_of_work(app)
+
+    from relais_platform import cli, errors, security
+
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from relais_platform import i18n, jobs
+    from relais_platform.accounts import auth
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    login_manager.init_app(app)
+    auth.init_login_manager(login_manager)
+    rest_api.init_app(app)
+    jobs.init_app(app)
+    i18n.init_app(app)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from relais_platform import health, mail
+    from relais_platform.accounts import api as accounts_api
+    from relais_platform.accounts import views as accounts_views
+    from relais_platform.api import docs_assets
+    from relais_platform.tenants import api as tenants_api
+    from relais_platform.tenants import views as tenants_views
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(tenants_views.bp)
+    app.register_blueprint(mail.bp)
+    app.register_blueprint(docs_assets.bp)
+    for blp in (accounts_api.blp, tenants_api.blp):
+        rest_api.register_blueprint(blp, url_prefix="/api/v1")
+        csrf.exempt(blp)
+
+
+def _register_unit_of_work(app: Flask) -> None:
+    """One commit point per request (as in Indico): commit on success, roll back otherwise."""
+    from relais_platform.tenancy import bind_relais
+
+    @app.before_request
+    def bind_tenant() -> None:
+        # Relais staff act for their relais; national and coaches start unbound.
+        if current_user.is_authenticated and current_user.relais_id is not None:
+            bind_relais(db.session, current_user.relais_id)
+        g.locale_user = current_user if current_user.is_authenticated else None
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        if response.status_code < 400 and request.method != "OPTIONS":
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response

@@ -1,0 +1,1 @@
+"""Users, authentication (passwords, two-factor, API tokens), invitations."""

@@ -1,0 +1,69 @@
+"""flask-login wiring (session cookie and Bearer tokens) and role guards for views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user
+
+from relais_platform.accounts.models import Role, User
+from relais_platform.extensions import db
+
+
+def init_login_manager(manager: LoginManager) -> None:
+    manager.login_view = "accounts.login"
+    manager.login_message = _l("Connectez-vous pour accéder à cette page.")
+    manager.login_message_category = "info"
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def load_user(session_id: str) -> User | None:
+        # The id carries a version bumped on password change or deactivation.
+        try:
+            user_id, version = (int(part) for part in session_id.split(":"))
+        except ValueError:
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or user.session_version != version or not user.active:
+            return None
+        return user
+
+    @manager.request_loader
+    def load_user_from_bearer(req) -> User | None:
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        from relais_platform.accounts.services import user_for_api_token
+
+        found = user_for_api_token(header.removeprefix("Bearer ").strip())
+        if found is None:
+            return None
+        g.api_token = found[1]
+        return found[0]
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Web views: 401 redirect when signed out, 403 for a wrong role."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            if not current_user.is_authenticated:
+                from relais_platform.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")

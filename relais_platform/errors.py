@@ -1,0 +1,89 @@
+"""One error format for the API, friendly pages for the web.
+
+API errors are JSON `{"code", "status", "message", "errors"}`; 422 carries a list of messages
+per field. flask-smorest registers its own HTTPException handler; ours replaces it so that
+HTML pages keep HTML errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+from relais_platform.domain import DomainError
+
+_DEFAULT_MESSAGES = {
+    400: _l("Requête invalide."),
+    401: _l("Authentification requise."),
+    403: _l("Vous n'avez pas accès à cette ressource."),
+    404: _l("Ressource introuvable."),
+    405: _l("Méthode non autorisée."),
+    409: _l("Conflit avec l'état actuel de la ressource."),
+    422: _l("Certaines informations sont invalides."),
+    429: _l("Trop de requêtes : réessayez plus tard."),
+    500: _l("Erreur interne : l'équipe technique a été prévenue."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/webhooks/")
+
+
+def json_error(
+    code: int,
+    message: str | None = None,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+):
+    payload = {
+        "code": code,
+        "status": HTTP_STATUS_CODES.get(code, "Error"),
+        "message": message or str(_DEFAULT_MESSAGES.get(code, _l("Erreur."))),
+        "errors": errors or {},
+    }
+    return jsonify(payload), code, headers or {}
+
+
+def _field_errors(exc: HTTPException) -> dict[str, Any]:
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") or data.get("errors") or {}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        # webargs nests by location ({"json": {...}}); clients want the fields.
+        if isinstance(fields, dict) and location in ("json", "query", "form", "view_args"):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        code = exc.code or 500
+        if wants_json():
+            data = getattr(exc, "data", None) or {}
+            message = data.get("message")
+            if message is None and code not in _DEFAULT_MESSAGES:
+                message = exc.description
+            headers = dict(data.get("headers") or {})
+            if code == 401 and "WWW-Authenticate" not in headers:
+                headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return json_error(code, message, _field_errors(exc), headers)
+        return render_template("errors/error.html", code=code,
+                               message=str(_DEFAULT_MESSAGES.get(code, _l("Erreur.")))), code
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(exc: DomainError):
+        if wants_json():
+            return json_error(exc.status, exc.message, exc.errors)
+        return render_template("errors/error.html", code=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(InternalServerError)
+    def handle_500(exc: InternalServerError):
+        app.logger.exception("unhandled error", exc_info=exc.original_exception)
+        return handle_http_exception(exc)

@@ -1,0 +1,40 @@
+"""Shared column types and helpers for the models."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated
+
+from sqlalchemy import BigInteger, DateTime, Enum, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from relais_platform.extensions import db
+
+Model = db.Model
+intpk = Annotated[int, mapped_column(BigInteger, primary_key=True)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CreatedAt:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow
+    )
+
+
+def enum_column(enum_cls: type[enum.Enum], **kwargs):
+    """Store an enum as its value in a VARCHAR with a CHECK constraint (easy to extend)."""
+    return mapped_column(
+        Enum(
+            enum_cls,
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            values_callable=lambda e: [m.value for m in e],
+            validate_strings=True,
+        ),
+        **kwargs,
+    )

@@ -1,0 +1,90 @@
+"""Row-level security DDL, used by the Alembic migrations.
+
+The policies read the settings bound per transaction by `relais_platform.tenancy`:
+`app.relais_id` (the relais a relais user acts for) and `app.relais_ids` (an explicit
+network scope: `*` for every relais, or a comma-separated list). An unset setting reads as
+an empty string, hence the NULLIF.
+"""
+
+from __future__ import annotations
+
+FUNCTIONS = """
+CREATE OR REPLACE FUNCTION app_relais_id() RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS
+$$ SELECT NULLIF(current_setting('app.relais_id', true), '')::bigint $$;
+
+CREATE OR REPLACE FUNCTION app_network_allows(target bigint) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS
+$$ SELECT CASE
+     WHEN coalesce(current_setting('app.relais_ids', true), '') = '' THEN false
+     WHEN current_setting('app.relais_ids', true) = '*' THEN true
+     ELSE target = ANY (string_to_array(current_setting('app.relais_ids', true), ',')::bigint[])
+   END $$;
+"""
+
+DROP_FUNCTIONS = """
+DROP FUNCTION IF EXISTS app_network_allows(bigint);
+DROP FUNCTION IF EXISTS app_relais_id();
+"""
+
+
+def app_role_sql(role: str) -> str:
+    """Create the runtime role when missing; it owns nothing and never bypasses RLS."""
+    return f"""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+    CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+END $$;
+GRANT USAGE ON SCHEMA public TO "{role}";
+ALTER DEFAULT PRIVILEGES IN SCHEMA public
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}";
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO "{role}";
+"""
+
+
+def revoke_app_role_sql(role: str) -> str:
+    return f"""
+ALTER DEFAULT PRIVILEGES IN SCHEMA public
+  REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "{role}";
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT ON SEQUENCES FROM "{role}";
+REVOKE USAGE ON SCHEMA public FROM "{role}";
+"""
+
+
+def _enable(table: str) -> str:
+    return (
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n"
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY;\n"
+    )
+
+
+def tenant_table_sql(table: str, *, personal: bool = False) -> str:
+    """Policy for a tenant-owned table (personal data: its own relais only)."""
+    visible = (
+        "relais_id = app_relais_id()"
+        if personal
+        else "(relais_id = app_relais_id() OR app_network_allows(relais_id))"
+    )
+    return _enable(table) + (
+        f"CREATE POLICY tenant_isolation ON {table} USING ({visible}) WITH CHECK ({visible});\n"
+    )
+
+
+def drop_policy_sql(table: str) -> str:
+    return (
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table};\n"
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;\n"
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;\n"
+    )
+
+
+def bound_directory_sql(table: str, column: str) -> str:
+    """Tables read before a tenant is known (login, the relais registry).
+
+    Once a relais is bound, the session sees only that relais' rows.
+    """
+    rule = f"(app_relais_id() IS NULL OR {column} = app_relais_id())"
+    return _enable(table) + (
+        f"CREATE POLICY tenant_isolation ON {table} USING {rule} WITH CHECK {rule};\n"
+    )

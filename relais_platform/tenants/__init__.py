@@ -1,0 +1,1 @@
+"""Relais (the tenants): registry, applications, lifecycle."""
