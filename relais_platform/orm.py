@@ -25,11 +25,15 @@ class CreatedAt:
     )
 
 
-def enum_column(enum_cls: type[enum.Enum], **kwargs):
-    """Store an enum as its value in a VARCHAR with a CHECK constraint (easy to extend)."""
+def enum_column(enum_cls: type[enum.Enum], *, check_name: str | None = None, **kwargs):
+    """Store an enum as its value in a VARCHAR with a CHECK constraint (easy to extend).
+
+    `check_name` tells apart two columns of the same enum in one table.
+    """
     return mapped_column(
         Enum(
             enum_cls,
+            name=check_name or enum_cls.__name__.lower(),
             native_enum=False,
             create_constraint=True,
             length=32,

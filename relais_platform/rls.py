@@ -88,3 +88,52 @@ def bound_directory_sql(table: str, column: str) -> str:
     return _enable(table) + (
         f"CREATE POLICY tenant_isolation ON {table} USING {rule} WITH CHECK {rule};\n"
     )
+
+
+def national_only_sql(table: str, *, readable_by_all: bool = False) -> str:
+    """National tables: written only under the national network scope (`*`)."""
+    national = "current_setting('app.relais_ids', true) = '*'"
+    read = "true" if readable_by_all else national
+    return _enable(table) + (
+        f"CREATE POLICY national_read ON {table} FOR SELECT USING ({read});\n"
+        f"CREATE POLICY national_insert ON {table} FOR INSERT WITH CHECK ({national});\n"
+        f"CREATE POLICY national_update ON {table} FOR UPDATE USING ({national}) WITH CHECK ({national});\n"
+        f"CREATE POLICY national_delete ON {table} FOR DELETE USING ({national});\n"
+    )
+
+
+def custodian_table_sql(table: str) -> str:
+    """Rows held by a relais or by the national stock (relais_id NULL)."""
+    visible = "(relais_id = app_relais_id() OR app_network_allows(coalesce(relais_id, 0)))"
+    return _enable(table) + (
+        f"CREATE POLICY tenant_isolation ON {table} USING {visible} WITH CHECK {visible};\n"
+    )
+
+
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION refuse_ledger_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+"""
+
+
+def append_only_sql(table: str) -> str:
+    return (
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}\n"
+        f"  FOR EACH ROW EXECUTE FUNCTION refuse_ledger_change();\n"
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}\n"
+        f"  FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change();\n"
+    )
+
+
+def drop_append_only_sql(table: str) -> str:
+    return (
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};\n"
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};\n"
+    )
+
+
+def drop_policies_sql(table: str, names: tuple[str, ...]) -> str:
+    return "".join(f"DROP POLICY IF EXISTS {name} ON {table};\n" for name in names)

@@ -19,7 +19,7 @@ def _request_ip() -> str | None:
     return request.remote_addr
 
 
-def _current_actor_id() -> int | None:
+def current_actor_id() -> int | None:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id
     return None
@@ -49,7 +49,7 @@ def record(
         target_type=target_type,
         target_id=target_id,
         relais_id=relais_id,
-        actor_id=actor_id if actor_id is not None else _current_actor_id(),
+        actor_id=actor_id if actor_id is not None else current_actor_id(),
         ip=_request_ip(),
         details=details or {},
     )

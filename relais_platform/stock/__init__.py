@@ -1,0 +1,1 @@
+"""Catalogue, national stock, relais inventory, orders, allocation, payment, shipment."""
