@@ -61,16 +61,20 @@ def _register_blueprints(app: Flask) -> None:
     from relais_platform.accounts import api as accounts_api
     from relais_platform.accounts import views as accounts_views
     from relais_platform.api import docs_assets
+    from relais_platform.stock import api_catalogue, api_orders, api_payments, webhooks
+    from relais_platform.stock import views as stock_views
     from relais_platform.tenants import api as tenants_api
     from relais_platform.tenants import views as tenants_views
 
-    app.register_blueprint(health.bp)
-    app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(tenants_views.bp)
-    app.register_blueprint(mail.bp)
-    app.register_blueprint(docs_assets.bp)
-    for blp in (accounts_api.blp, tenants_api.blp):
+    for bp in (health.bp, accounts_views.bp, tenants_views.bp, stock_views.bp, mail.bp,
+               docs_assets.bp, webhooks.bp):
+        app.register_blueprint(bp)
+    # Signed by Stripe, not by a browser: no CSRF token.
+    csrf.exempt(webhooks.bp)
+    for blp in (accounts_api.blp, tenants_api.blp, api_catalogue.blp, api_orders.blp,
+                api_payments.blp):
         rest_api.register_blueprint(blp, url_prefix="/api/v1")
+        # API clients authenticate with Bearer tokens; cookie sessions are checked in api_access.
         csrf.exempt(blp)
 
 

@@ -90,6 +90,9 @@ def worker_command(queues: str | None, no_scheduler: bool, burst: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from relais_platform.stock.cli import stock_cli
+
     app.cli.add_command(users_cli)
+    app.cli.add_command(stock_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)

@@ -1,0 +1,5 @@
+"""REST API: catalogue, national stock, receipts, relais inventory (skeleton)."""
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("stock", __name__, description="Catalogue et stock")

@@ -1,0 +1,5 @@
+"""REST API: orders, allocation, shipment, receipt (skeleton)."""
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("orders", __name__, description="Commandes")
