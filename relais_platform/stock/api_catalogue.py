@@ -2,4 +2,4 @@
 
 from flask_smorest import Blueprint
 
-blp = Blueprint("stock", __name__, description="Catalogue et stock")
+blp = Blueprint("stock_api", __name__, description="Catalogue et stock")

@@ -2,4 +2,4 @@
 
 from flask_smorest import Blueprint
 
-blp = Blueprint("orders", __name__, description="Commandes")
+blp = Blueprint("orders_api", __name__, description="Commandes")

@@ -2,4 +2,4 @@
 
 from flask_smorest import Blueprint
 
-blp = Blueprint("payments", __name__, description="Paiements")
+blp = Blueprint("payments_api", __name__, description="Paiements")
