@@ -77,6 +77,12 @@ class Config:
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
+    # Stripe: unset in the embedded quick start, where the national team records payments
+    # by hand. STRIPE_API_BASE points the SDK elsewhere (tests use a loopback stand-in).
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
     API_TITLE = "Relais Platform API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
