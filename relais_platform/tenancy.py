@@ -28,6 +28,7 @@ from sqlalchemy.orm import (
     Session,
     declared_attr,
     mapped_column,
+    scoped_session,
     with_loader_criteria,
 )
 
@@ -135,21 +136,28 @@ def open_network_scope(session: Session, relais_ids: Iterable[int] | None) -> Te
 
 
 @contextmanager
-def tenant_session(session: Session, scope: TenantScope) -> Iterator[Session]:
-    """For jobs and commands: run a unit of work under a scope, then forget it."""
-    previous = session.info.get(SCOPE_KEY)
-    session.info[SCOPE_KEY] = scope
+def tenant_session(session: Session | scoped_session, scope: TenantScope) -> Iterator[Session]:
+    """For jobs, commands and tests: one unit of work under a scope, then forget it.
+
+    Starts from an empty identity map so that no object loaded under another scope is
+    reused; uncommitted changes would be lost, so they are refused.
+    """
+    real = session() if isinstance(session, scoped_session) else session
+    if real.new or real.dirty or real.deleted:
+        raise TenantScopeError("commit or roll back before changing scope")
+    real.rollback()
+    real.expunge_all()
+    previous = real.info.get(SCOPE_KEY)
+    real.info[SCOPE_KEY] = scope
     try:
-        if session.in_transaction():
-            _apply_settings(session, scope)
-        yield session
+        yield real
     finally:
-        session.rollback()
-        session.expunge_all()
+        real.rollback()
+        real.expunge_all()
         if previous is None:
-            session.info.pop(SCOPE_KEY, None)
+            real.info.pop(SCOPE_KEY, None)
         else:
-            session.info[SCOPE_KEY] = previous
+            real.info[SCOPE_KEY] = previous
 
 
 def _criteria(scope: TenantScope) -> list[Any]:

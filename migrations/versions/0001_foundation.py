@@ -185,6 +185,8 @@ def _security_down(role: str) -> None:
     op.execute("DROP FUNCTION IF EXISTS audit_log_refuse_change()")
     for table in ("relais", "users"):
         op.execute(rls.drop_policy_sql(table))
+    for policy in ("audit_insert", "audit_read", "audit_purge"):
+        op.execute(f"DROP POLICY IF EXISTS {policy} ON audit_log")
     op.execute(rls.DROP_FUNCTIONS)
     op.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
     op.execute(f'REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM "{role}"')

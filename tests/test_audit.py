@@ -1,0 +1,82 @@
+"""The audit log: what is recorded, and that the database keeps it append-only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask_login import login_user
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from relais_platform.accounts.models import Role
+from relais_platform.audit import services as audit
+from relais_platform.audit.models import AuditEntry
+from relais_platform.extensions import db
+from relais_platform.orm import utcnow
+from relais_platform.tenancy import bind_relais
+from tests.factories import make_relais, make_user
+
+
+def test_record_takes_actor_ip_and_bound_relais_from_the_request(app):
+    with app.app_context():
+        relais = make_relais()
+        user = make_user(Role.RELAIS_ADMIN, relais)
+        user_id, relais_id = user.id, relais.id
+        db.session.remove()
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.7"}):
+        user = db.session.get(type(user), user_id)
+        login_user(user)
+        bind_relais(db.session, relais_id)
+        audit.record("something_done", target=user, details={"why": "test"})
+        db.session.commit()
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "something_done")).one()
+        assert (entry.actor_id, entry.relais_id, str(entry.ip)) == (user_id, relais_id, "203.0.113.7")
+        assert (entry.target_type, entry.target_id, entry.details) == ("users", user_id, {"why": "test"})
+
+
+@pytest.fixture
+def entry_id(app_ctx):
+    entry = audit.record("login_success", details={})
+    db.session.flush()
+    entry_id = entry.id  # an unbound session may not read the entry back after commit
+    db.session.commit()
+    return entry_id
+
+
+def test_app_role_cannot_update_or_delete(entry_id):
+    for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+        with db.engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
+            conn.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"]
+)
+def test_even_the_owner_cannot_rewrite_history(entry_id, owner_engine, statement):
+    with owner_engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text(statement))
+
+
+def test_purge_removes_only_entries_older_than_twelve_months(app_ctx):
+    db.session.add(AuditEntry(action="old", occurred_at=utcnow() - timedelta(days=370), details={}))
+    db.session.add(AuditEntry(action="recent", occurred_at=utcnow() - timedelta(days=300), details={}))
+    db.session.commit()
+    removed = db.session.scalar(text("SELECT purge_audit_log()"))
+    db.session.commit()
+    assert removed == 1
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT set_config('app.relais_ids', '*', false)"))
+        assert conn.scalars(text("SELECT action FROM audit_log")).all() == ["recent"]
+
+
+def test_relais_users_read_only_their_relais_entries(app_ctx):
+    a_id, b_id = make_relais().id, make_relais().id
+    audit.record("for_a", relais_id=a_id)
+    audit.record("for_b", relais_id=b_id)
+    audit.record("national", relais_id=None)
+    db.session.commit()
+    db.session.remove()
+    bind_relais(db.session, a_id)
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert "for_a" in actions and "for_b" not in actions and "national" not in actions
