@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,9 +51,7 @@ def _init_extensions(app: Flask) -> None:
     i18n.init_app(app)
 
 
-def _migrations_dir():
-    from pathlib import Path
-
+def _migrations_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -87,7 +86,6 @@ def _register_unit_of_work(app: Flask) -> None:
         # Relais staff act for their relais; national and coaches start unbound.
         if current_user.is_authenticated and current_user.relais_id is not None:
             bind_relais(db.session, current_user.relais_id)
-        g.locale_user = current_user if current_user.is_authenticated else None
 
     @app.after_request
     def commit_or_roll_back(response):
