@@ -60,10 +60,14 @@ def _register_blueprints(app: Flask) -> None:
     from relais_platform.accounts import api as accounts_api
     from relais_platform.accounts import views as accounts_views
     from relais_platform.api import docs_assets
+    from relais_platform.beneficiaries import api as beneficiaries_api
+    from relais_platform.beneficiaries import views as beneficiaries_views
     from relais_platform.stock import api_catalogue, api_orders, api_payments, webhooks
     from relais_platform.stock import views as stock_views
     from relais_platform.tenants import api as tenants_api
     from relais_platform.tenants import views as tenants_views
+    from relais_platform.training import api as training_api
+    from relais_platform.training import views as training_views
 
     for bp in (health.bp, accounts_views.bp, tenants_views.bp, stock_views.bp, mail.bp,
                docs_assets.bp, webhooks.bp):
@@ -75,6 +79,12 @@ def _register_blueprints(app: Flask) -> None:
         rest_api.register_blueprint(blp, url_prefix="/api/v1")
         # API clients authenticate with Bearer tokens; cookie sessions are checked in api_access.
         csrf.exempt(blp)
+    app.register_blueprint(training_views.bp)
+    rest_api.register_blueprint(training_api.blp, url_prefix="/api/v1")
+    csrf.exempt(training_api.blp)
+    app.register_blueprint(beneficiaries_views.bp)
+    rest_api.register_blueprint(beneficiaries_api.blp, url_prefix="/api/v1")
+    csrf.exempt(beneficiaries_api.blp)
 
 
 def _register_unit_of_work(app: Flask) -> None:
@@ -94,3 +104,7 @@ def _register_unit_of_work(app: Flask) -> None:
         else:
             db.session.rollback()
         return response
+
+    @app.teardown_request
+    def end_unit_of_work(exc: BaseException | None) -> None:
+        db.session.remove()

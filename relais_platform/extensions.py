@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask.globals import _cv_app, _cv_request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -27,7 +28,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+def _unit_of_work_scope() -> int:
+    """One session per request; outside requests, one per app context (jobs, commands).
+
+    Flask reuses an app context already pushed when a request starts, so scoping by app
+    context alone would let two requests share a session (and its bound relais).
+    """
+    ctx = _cv_request.get(None) or _cv_app.get(None)
+    return id(ctx)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"scopefunc": _unit_of_work_scope})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

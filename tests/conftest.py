@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask_login import FlaskLoginClient
+from flask.testing import FlaskClient
+from flask_login.utils import _create_identifier
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -95,6 +96,22 @@ def redis_url(_services_dir: Path) -> Iterator[str]:
         server.shutdown()
 
 
+class LoginClient(FlaskClient):
+    """`app.test_client(user=user)` signs the user in, as flask-login's FlaskLoginClient does,
+    plus the session identifier that "strong" session protection checks."""
+
+    def __init__(self, *args, user=None, fresh_login: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is None:
+            return
+        with self.application.test_request_context(environ_base=self.environ_base):
+            identifier = _create_identifier()
+        with self.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = fresh_login
+            session["_id"] = identifier
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, redis_url: str, _services_dir: Path) -> Iterator[Flask]:
     app = create_app(
@@ -107,7 +124,7 @@ def app(database_url: str, redis_url: str, _services_dir: Path) -> Iterator[Flas
         },
         config_class=TestConfig,
     )
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = LoginClient
     with app.app_context():
         from flask_migrate import upgrade
 
