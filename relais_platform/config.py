@@ -75,7 +75,12 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Relais Numérique <ne-pas-repondre@emmaus-connect.org>")
     MAIL_OUTBOX = os.environ.get("MAIL_OUTBOX", "")
 
+    # Monthly stock reports of month M are late after this day of M+1.
+    STOCK_REPORT_DUE_DAY = int(os.environ.get("STOCK_REPORT_DUE_DAY", "10"))
+
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host (one hop).
+    TRUST_PROXY = os.environ.get("TRUST_PROXY") == "1"
 
     # Stripe: unset in the embedded quick start, where the national team records payments
     # by hand. STRIPE_API_BASE points the SDK elsewhere (tests use a loopback stand-in).

@@ -103,6 +103,15 @@ def load_demo() -> list[DemoLogin]:
             DemoLogin(worker.email, "relais_worker", relais.name, None),
         ]
     db.session.flush()
+    from relais_platform.stock.seed import load_demo_stock
+
+    load_demo_stock()
+    from relais_platform.training.demo import load_training_demo
+
+    load_training_demo()
+    from relais_platform.beneficiaries.demo import load_demo_beneficiaries
+
+    load_demo_beneficiaries()
     return logins
 
 

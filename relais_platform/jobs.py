@@ -41,6 +41,10 @@ class PeriodicJob:
 # Domains append their scheduled jobs here (see each package's `jobs.py`).
 PERIODIC: list[PeriodicJob] = [
     PeriodicJob("relais_platform.accounts.jobs.purge_expired_tokens", "17 3 * * *"),
+    PeriodicJob("relais_platform.training.jobs.send_reminders", "0 16 * * *"),
+    PeriodicJob("relais_platform.training.jobs.send_weekly_digest", "0 6 * * 1"),
+    PeriodicJob("relais_platform.beneficiaries.jobs.anonymise_inactive_beneficiaries", "41 2 * * *"),
+    PeriodicJob("relais_platform.beneficiaries.jobs.purge_audit_log", "53 2 * * *"),
 ]
 
 

@@ -83,6 +83,22 @@ def authenticate(email: str, password: str, totp: str | None = None) -> User:
     return user
 
 
+def authenticate_second_factor(user: User, totp: str | None) -> User:
+    """Second step of a web sign-in, once `authenticate` has accepted the password."""
+    if throttle.is_locked(user.email):
+        raise Throttled(_("Trop de tentatives échouées : réessayez dans quelques minutes."))
+    if not user.active or _relais_closed(user):
+        _refuse(user.email, user, "bad_credentials")
+        raise AuthenticationFailed(_("Adresse e-mail ou mot de passe incorrect."))
+    if not verify_totp(user, totp):
+        _refuse(user.email, user, "bad_totp")
+        raise TwoFactorRequired(_("Code de vérification à deux facteurs requis ou incorrect."))
+    user.last_login_at = utcnow()
+    throttle.clear(user.email)
+    audit.record("login_success", target=user, actor_id=user.id, relais_id=user.relais_id)
+    return user
+
+
 def _relais_closed(user: User) -> bool:
     return user.relais is not None and user.relais.status in _CLOSED_RELAIS
 
@@ -186,9 +202,11 @@ def create_user(
         relais_id=relais.id if relais else None,
         password_hash=hash_password(password) if password is not None else None,
     )
-    db.session.add(user)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it, and a
+        # duplicate flushed there would poison the whole transaction.
         with db.session.begin_nested():
+            db.session.add(user)
             db.session.flush()
     except IntegrityError as exc:
         raise ValidationFailed.field("email", _("Cette adresse e-mail est déjà utilisée.")) from exc

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,10 +107,16 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _flush_unique_siret() -> None:
+@contextmanager
+def _unique_siret() -> Iterator[None]:
+    """Run the block in a savepoint; a duplicate SIRET becomes a field error.
+
+    `begin_nested()` flushes what is pending before the SAVEPOINT, so the changes that may
+    clash must be made inside the block: a failure outside it would poison the transaction.
+    """
     try:
         with db.session.begin_nested():
-            db.session.flush()
+            yield
     except IntegrityError as exc:
         raise ValidationFailed.field("siret", _("Un relais avec ce SIRET existe déjà.")) from exc
 
@@ -124,8 +131,8 @@ def create_relais(data: Mapping[str, Any]) -> Relais:
     """The national team creates an active relais directly."""
     _require(data, ("name", "kind", "siret", "postcode", "city", "dimensions"))
     relais = Relais(status=RelaisStatus.ACTIVE, status_changed_at=utcnow(), **_clean(data))
-    db.session.add(relais)
-    _flush_unique_siret()
+    with _unique_siret():
+        db.session.add(relais)
     audit.record("relais_created", target=relais, relais_id=relais.id)
     return relais
 
@@ -144,8 +151,8 @@ def submit_application(data: Mapping[str, Any]) -> Relais:
         application_message=(data.get("application_message") or "").strip() or None,
         **fields,
     )
-    db.session.add(relais)
-    _flush_unique_siret()
+    with _unique_siret():
+        db.session.add(relais)
     audit.record("relais_applied", target=relais, relais_id=relais.id, actor_id=None)
     for national in db.session.scalars(
         select(User).where(User.role == Role.NATIONAL, User.active.is_(True))
@@ -163,14 +170,15 @@ def submit_application(data: Mapping[str, Any]) -> Relais:
 def update_relais(relais: Relais, data: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Apply profile changes; the audit entry lists each changed field."""
     fields = _clean(data)
-    changes = {}
-    for key, value in fields.items():
-        old = getattr(relais, key)
-        if old != value:
-            changes[key] = (old, value)
-            setattr(relais, key, value)
+    changes = {
+        key: (getattr(relais, key), value)
+        for key, value in fields.items()
+        if getattr(relais, key) != value
+    }
     if changes:
-        _flush_unique_siret()
+        with _unique_siret():
+            for key, (_old, value) in changes.items():
+                setattr(relais, key, value)
         audit.record(
             "relais_updated",
             target=relais,

@@ -1,0 +1,129 @@
+"""The layout's promises: security headers, cookies, CSRF, no inline code, languages, errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from relais_platform.accounts.models import Role
+from relais_platform.config import Config
+from tests.factories import PASSWORD, make_user
+from tests.test_web_support import build, login_as, make_signed_relais, text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def admin(app):
+    return build(app, make_user, Role.RELAIS_ADMIN, build(app, make_signed_relais))
+
+
+def test_security_headers_on_html_pages(app, client, admin):
+    for response in (client.get("/login"), client.get("/nowhere"), login_as(app, admin).get("/")):
+        assert response.mimetype == "text/html"
+        headers = response.headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_session_cookie_flags(client, admin):
+    response = client.post("/login", data={"email": admin.email, "password": PASSWORD})
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # Local HTTP in tests; Secure everywhere else.
+    assert Config.SESSION_COOKIE_SECURE is True
+
+
+def test_csrf_token_is_required(app, client, admin):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post("/login", data={"email": admin.email, "password": PASSWORD})
+        assert response.status_code == 400
+        assert client.get("/").headers["Location"].startswith("/login")
+        page = text(client.get("/login"))
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        ok = client.post("/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token})
+        assert ok.status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_pages_have_no_inline_script_or_style(app, client, admin):
+    national = build(app, make_user, Role.NATIONAL)
+    pages = [client.get(path) for path in ("/login", "/relais/candidature", "/terms", "/password/forgot")]
+    relais_client = login_as(app, admin)
+    pages += [relais_client.get(path) for path in ("/", "/account", "/account/two-factor")]
+    national_client = login_as(app, national)
+    pages += [national_client.get(path) for path in ("/", "/relais/new", f"/relais/{admin.relais_id}",
+                                                     "/outbox/", "/missing")]
+    for response in pages:
+        html = text(response)
+        assert "<main id=\"main\"" in html and 'class="skip-link"' in html
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), response.request.path
+        assert " style=" not in html and "<style" not in html, response.request.path
+        assert "cdn" not in html.lower()
+
+
+def test_nav_depends_on_the_role(app, admin):
+    national = build(app, make_user, Role.NATIONAL)
+    national_nav = text(login_as(app, national).get("/")).split("</nav>")[0]
+    relais_nav = text(login_as(app, admin).get("/")).split("</nav>")[0]
+    assert "Créer un relais" in national_nav and 'href="/outbox/"' in national_nav
+    assert "Mon relais" in relais_nav and "Créer un relais" not in relais_nav
+
+
+def test_language_switch(client):
+    response = client.post("/lang/en", data={"next": "/login"})
+    assert response.headers["Location"] == "/login"
+    english = text(client.get("/login"))
+    assert '<html lang="en">' in english
+    if (ROOT / "relais_platform/translations/en/LC_MESSAGES/messages.mo").exists():  # compiled at install
+        assert "Forgotten password?" in english and "Mot de passe" not in english
+    client.post("/lang/fr", data={"next": "/login"})
+    assert '<html lang="fr">' in text(client.get("/login"))
+
+
+def test_error_page_uses_the_layout(client):
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404
+    assert "Ressource introuvable." in text(missing) and 'href="#main"' in text(missing)
+
+
+def test_static_assets_are_served_by_the_app(client):
+    for path in ("/static/css/app.css", "/static/js/app.js", "/static/img/favicon.svg"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_english_catalogue_translates_every_message():
+    """Every msgid in the code and templates has an English translation (none fuzzy)."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None,
+                "ngettext": (1, 2), "lazy_ngettext": (1, 2)}
+    extracted = {
+        message if isinstance(message, str) else message[0]
+        for _file, _line, message, *_rest in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=keywords)
+    }
+    with (ROOT / "relais_platform/translations/en/LC_MESSAGES/messages.po").open("rb") as po:
+        catalog = read_po(po)
+    def translated(msgid: str) -> bool:
+        message = catalog.get(msgid)
+        if message is None or message.fuzzy:
+            return False
+        strings = message.string if isinstance(message.string, tuple | list) else [message.string]
+        return all(strings)
+
+    missing = sorted(msgid for msgid in extracted if not translated(msgid))
+    assert not missing, (
+        "untranslated messages — run pybabel extract/update (see babel.cfg) and translate:\n"
+        + "\n".join(missing[:20])
+    )
