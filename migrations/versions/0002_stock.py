@@ -236,6 +236,7 @@ def upgrade():
     )
     op.create_index(op.f('ix_serial_units_order_line_id'), 'serial_units', ['order_line_id'], unique=False)
     op.create_index('ix_serial_units_product_status', 'serial_units', ['product_id', 'status'], unique=False)
+    op.create_index('ix_serial_units_serial', 'serial_units', ['serial'], unique=False)
     op.create_index(op.f('ix_serial_units_relais_id'), 'serial_units', ['relais_id'], unique=False)
     op.create_table('serial_unit_events',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -284,6 +285,7 @@ def downgrade():
     op.drop_index(op.f('ix_serial_unit_events_relais_id'), table_name='serial_unit_events')
     op.drop_table('serial_unit_events')
     op.drop_index(op.f('ix_serial_units_relais_id'), table_name='serial_units')
+    op.drop_index('ix_serial_units_serial', table_name='serial_units')
     op.drop_index('ix_serial_units_product_status', table_name='serial_units')
     op.drop_index(op.f('ix_serial_units_order_line_id'), table_name='serial_units')
     op.drop_table('serial_units')

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk, utcnow
-from relais_platform.tenancy import TenantScoped
+from relais_platform.tenancy import PersonalData, TenantScoped
 from relais_platform.tenants.models import Dimension
 
 
@@ -160,6 +160,8 @@ class SerialUnit(Model):
     __table_args__ = (
         UniqueConstraint("product_id", "serial"),
         Index("ix_serial_units_product_status", "product_id", "status"),
+        # A scanned serial is looked up before its product is known.
+        Index("ix_serial_units_serial", "serial"),
     )
 
     id: Mapped[intpk]
@@ -390,3 +392,129 @@ class StripeCustomer(TenantScoped, Model):
 
     id: Mapped[intpk]
     customer_id: Mapped[str] = mapped_column(String(255))
+
+
+# --- distributions and monthly stock reports (relais_platform.stock.distributions, .reports) --
+
+
+class Programme(enum.StrEnum):
+    STANDARD = "standard"
+    CONNECT_REFUGEES = "connect_refugees"
+
+
+class WarrantyOutcome(enum.StrEnum):
+    RETURNED = "returned"  # works again or to be sent back: kept for follow-up
+    DEFECTIVE = "defective"
+
+
+class Distribution(PersonalData, CreatedAt, Model):
+    """What a beneficiary (or an anonymous person) received from a relais.
+
+    Personal data: it may name a beneficiary, so it is visible inside its relais only;
+    the national team counts distributions from `relais_stock_movements`.
+    `price_cents` is the price charged per unit (the cap is per unit).
+    """
+
+    __tablename__ = "distributions"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+        CheckConstraint("unit_id IS NULL OR quantity = 1", name="one_unit_per_serial"),
+        CheckConstraint("(cancelled_at IS NULL) = (cancel_reason IS NULL)", name="cancel_has_reason"),
+        # The relais' list, newest first, a page at a time.
+        Index("ix_distributions_relais_date", "relais_id", "distributed_on", "id"),
+    )
+
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("serial_units.id"), index=True)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    programme: Mapped[Programme] = enum_column(Programme, default=Programme.STANDARD)
+    distributed_on: Mapped[date] = mapped_column(Date)
+    beneficiary_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("beneficiaries.id"),
+                                                       index=True)
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    warranty_returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    warranty_outcome: Mapped[WarrantyOutcome | None] = enum_column(WarrantyOutcome, nullable=True)
+    warranty_note: Mapped[str | None] = mapped_column(Text)
+
+    product: Mapped[Product] = relationship(lazy="joined")
+    unit: Mapped[SerialUnit | None] = relationship(lazy="joined")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class StockReport(TenantScoped, CreatedAt, Model):
+    """A relais' monthly stock report (one per month); read-only once stored.
+
+    An ordinary tenant table (no name in it): the national team reads who reported through
+    its audited network scope.
+    """
+
+    __tablename__ = "stock_reports"
+    __table_args__ = (
+        UniqueConstraint("relais_id", "period"),
+        CheckConstraint("extract(day from period) = 1", name="period_is_a_month"),
+        Index("ix_stock_reports_period", "period"),
+    )
+
+    id: Mapped[intpk]
+    # First day of the month reported.
+    period: Mapped[date] = mapped_column(Date)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+
+    lines: Mapped[list[StockReportLine]] = relationship(
+        back_populates="report", order_by="StockReportLine.id", cascade="all, delete-orphan"
+    )
+
+
+class StockReportLine(TenantScoped, Model):
+    """One product of a report: the ledger's figures, the count, and what was declared.
+
+    opening + received − distributed − losses + other = counted_closing − adjustment, where
+    `other` is what the ledger recorded besides receipts, distributions and losses during the
+    month (returns to the national stock, earlier adjustments) and `adjustment` is the
+    difference declared with its reason.
+    """
+
+    __tablename__ = "stock_report_lines"
+    __table_args__ = (
+        UniqueConstraint("relais_id", "report_id", "product_id"),
+        CheckConstraint("counted_closing >= 0", name="counted_non_negative"),
+        CheckConstraint("losses >= 0", name="losses_non_negative"),
+        CheckConstraint("opening + received - distributed - losses + other + adjustment = counted_closing",
+                        name="formula_balances"),
+        CheckConstraint("adjustment = 0 OR adjustment_reason IS NOT NULL", name="adjustment_has_reason"),
+    )
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("stock_reports.id"), index=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"))
+    opening: Mapped[int] = mapped_column(Integer)
+    received: Mapped[int] = mapped_column(Integer)
+    distributed: Mapped[int] = mapped_column(Integer)
+    losses: Mapped[int] = mapped_column(Integer)
+    loss_reason: Mapped[str | None] = mapped_column(Text)
+    other: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    counted_closing: Mapped[int] = mapped_column(Integer)
+    adjustment: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    adjustment_reason: Mapped[str | None] = mapped_column(Text)
+
+    report: Mapped[StockReport] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship(lazy="joined")
+
+
+def _register_beneficiary_reference() -> None:
+    from relais_platform.beneficiaries.registry import register_reference
+
+    register_reference(Distribution.beneficiary_id)
+
+
+_register_beneficiary_reference()
