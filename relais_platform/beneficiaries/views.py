@@ -1,0 +1,276 @@
+"""Web pages of the registry and accompaniment: thin views over the same services.
+
+Relais staff only (national and coaches get 403); export, erasure and merge are the relais
+admin's, each behind a confirmation step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from relais_platform.accounts.auth import roles_required
+from relais_platform.accounts.models import Role
+from relais_platform.api import pagination_headers
+from relais_platform.beneficiaries import accompaniment, registry, rights, search
+from relais_platform.beneficiaries.forms import (
+    BeneficiaryForm,
+    CreateBeneficiaryForm,
+    DiagnosticForm,
+    MergeForm,
+    ParcoursForm,
+    SessionForm,
+    label,
+)
+from relais_platform.beneficiaries.models import Beneficiary
+from relais_platform.domain import DomainError, ValidationFailed
+from relais_platform.extensions import db
+from relais_platform.orm import utcnow
+
+bp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaires", template_folder="templates")
+
+STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
+PAGE_SIZE = 25
+CANDIDATES_SHOWN = 50
+
+Page = Response | tuple[str, int] | str
+
+
+@bp.app_template_filter("beneficiary_label")
+def _label(value: Any, field: str | None = None) -> str:
+    return label(value, field)
+
+
+def _add_errors(form: FlaskForm, errors: Mapping[str, list[str]]) -> None:
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.extend(messages)
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return max(1, int(page)) if page.isdigit() else 1
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def index() -> Page:
+    q = request.args.get("q", "").strip()[:200]
+    page = _page_number()
+    people, total = search.search(q, page, PAGE_SIZE)
+    last_page = max(1, -(-total // PAGE_SIZE))
+    return render_template("beneficiaries/index.html", title=_("Bénéficiaires"), people=people,
+                           total=total, q=q, page=page, last_page=last_page)
+
+
+@bp.route("/nouveau", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def create() -> Page:
+    form = CreateBeneficiaryForm()
+    duplicates: list[Beneficiary] = []
+    status = 200
+    if form.validate_on_submit():
+        values = form.values()
+        if not form.confirm_duplicate.data:
+            ids = search.likely_duplicates(values["first_name"] or "", values["last_name"] or "",
+                                           values["birth_year"])
+            duplicates = [db.session.get(Beneficiary, i) for i in ids]
+        if not duplicates:
+            try:
+                beneficiary, _ids = registry.create({**values, "consent": form.consent.data})
+            except ValidationFailed as exc:
+                _add_errors(form, exc.errors)
+                status = 422
+            else:
+                flash(_("Fiche créée."), "success")
+                return redirect(url_for("beneficiaries.detail", beneficiary_id=beneficiary.id))
+        else:
+            status = 409
+    elif form.is_submitted():
+        status = 422
+    return render_template("beneficiaries/form.html", title=_("Nouvelle fiche"), form=form,
+                           duplicates=duplicates, creating=True), status
+
+
+@bp.route("/<int:beneficiary_id>")
+@roles_required(*STAFF)
+def detail(beneficiary_id: int) -> Page:
+    beneficiary = registry.view(beneficiary_id)
+    sessions = db.session.execute(
+        accompaniment.sessions_statement(beneficiary_id=beneficiary.id).limit(50)).tuples().all()
+    diagnostic_form = DiagnosticForm(formdata=None, assessed_on=utcnow().date())
+    return render_template(
+        "beneficiaries/detail.html", title=_("Fiche n° %(id)d", id=beneficiary.id), person=beneficiary,
+        diagnostics=accompaniment.diagnostics_of(beneficiary.id), sessions=sessions,
+        progress=accompaniment.progress_of(beneficiary.id), diagnostic_form=diagnostic_form,
+        merge_form=MergeForm(formdata=None), is_admin=current_user.role == Role.RELAIS_ADMIN,
+    )
+
+
+@bp.route("/<int:beneficiary_id>/modifier", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit(beneficiary_id: int) -> Page:
+    beneficiary = registry.get(beneficiary_id)
+    form = BeneficiaryForm(obj=None if request.method == "POST" else beneficiary)
+    if request.method == "GET":
+        for name in ("language", "situation", "housing", "banked", "nationality"):
+            form[name].data = getattr(beneficiary, name).value if getattr(beneficiary, name) else ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            registry.update_record(beneficiary, form.values())
+        except ValidationFailed as exc:
+            _add_errors(form, exc.errors)
+            status = 422
+        else:
+            flash(_("Fiche mise à jour."), "success")
+            return redirect(url_for("beneficiaries.detail", beneficiary_id=beneficiary.id))
+    elif form.is_submitted():
+        status = 422
+    title = _("Modifier la fiche n° %(id)d", id=beneficiary.id)
+    return render_template("beneficiaries/form.html", title=title, form=form, duplicates=[],
+                           creating=False, person=beneficiary), status
+
+
+@bp.route("/<int:beneficiary_id>/diagnostic", methods=["POST"])
+@roles_required(*STAFF)
+def diagnostic(beneficiary_id: int) -> Page:
+    beneficiary = registry.get(beneficiary_id)
+    form = DiagnosticForm()
+    if form.validate_on_submit():
+        try:
+            accompaniment.record_diagnostic(beneficiary, form.level.data, form.needs.data,
+                                            form.assessed_on.data)
+        except ValidationFailed as exc:
+            flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
+        else:
+            flash(_("Diagnostic enregistré."), "success")
+    else:
+        flash(_("Le diagnostic est incomplet."), "error")
+    return redirect(url_for("beneficiaries.detail", beneficiary_id=beneficiary.id))
+
+
+@bp.route("/<int:beneficiary_id>/export.<fmt>")
+@roles_required(Role.RELAIS_ADMIN)
+def export(beneficiary_id: int, fmt: str) -> Response:
+    beneficiary = registry.get(beneficiary_id)
+    filename = f"beneficiaire-{beneficiary.id}.{fmt}"
+    if fmt == "pdf":
+        body, mimetype = rights.export_pdf(beneficiary), "application/pdf"
+    elif fmt == "json":
+        body = json.dumps(rights.export(beneficiary, "json"), ensure_ascii=False, indent=2)
+        mimetype = "application/json"
+    else:
+        abort(404)
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/<int:beneficiary_id>/effacer", methods=["GET", "POST"])
+@roles_required(Role.RELAIS_ADMIN)
+def erase(beneficiary_id: int) -> Page:
+    beneficiary = registry.get(beneficiary_id)
+    form = FlaskForm()
+    if form.validate_on_submit():
+        rights.erase(beneficiary)
+        flash(_("La fiche a été anonymisée : les statistiques sont conservées."), "success")
+        return redirect(url_for("beneficiaries.index"))
+    return render_template("beneficiaries/confirm_erase.html", title=_("Effacer la fiche"),
+                           person=beneficiary, form=form)
+
+
+@bp.route("/<int:beneficiary_id>/fusionner", methods=["GET", "POST"])
+@roles_required(Role.RELAIS_ADMIN)
+def merge(beneficiary_id: int) -> Page:
+    keep = registry.get(beneficiary_id)
+    form = MergeForm(request.values if request.method == "GET" else None)
+    other = registry.get(form.merge_id.data) if form.merge_id.data else None
+    if other is None:
+        abort(404)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            rights.merge(keep, other)
+        except ValidationFailed as exc:
+            flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
+            return redirect(url_for("beneficiaries.detail", beneficiary_id=keep.id))
+        flash(_("Les fiches ont été fusionnées."), "success")
+        return redirect(url_for("beneficiaries.detail", beneficiary_id=keep.id))
+    return render_template("beneficiaries/confirm_merge.html", title=_("Fusionner deux fiches"),
+                           keep=keep, other=other, form=form)
+
+
+# --- accompaniment ---------------------------------------------------------------------
+
+
+@bp.route("/accompagnement")
+@roles_required(*STAFF)
+def sessions() -> Page:
+    page = _page_number()
+    rows, total = accompaniment.sessions_page(None, None, page, PAGE_SIZE)
+    headers = pagination_headers(total, page, PAGE_SIZE)
+    return render_template("beneficiaries/sessions.html", title=_("Accompagnement"), rows=rows,
+                           page=page, last_page=max(1, -(-total // PAGE_SIZE)),
+                           parcours=accompaniment.list_parcours(), parcours_form=ParcoursForm(formdata=None),
+                           is_admin=current_user.role == Role.RELAIS_ADMIN), 200, headers
+
+
+@bp.route("/accompagnement/nouvelle-seance", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_session() -> Page:
+    form = SessionForm()
+    form.parcours_id.choices = [("", _("— Aucun —"))] + [(str(p.id), p.name)
+                                                         for p in accompaniment.list_parcours()]
+    q = request.values.get("q", "").strip()[:200]
+    selected = [int(i) for i in request.form.getlist("beneficiary_ids") if i.isdigit()]
+    # Through the audited search: this list shows names.
+    candidates = search.search(q, 1, CANDIDATES_SHOWN)[0] if q else []
+    chosen = list(db.session.scalars(select(Beneficiary).where(Beneficiary.id.in_(selected),
+                                                                  Beneficiary.anonymised_at.is_(None))))
+    people = {b.id: b for b in [*chosen, *candidates]}
+    form.beneficiary_ids.choices = [(b.id, f"{b.first_name} {b.last_name} (n° {b.id})")
+                                    for b in people.values()]
+    status = 200
+    if request.method == "POST" and "search" not in request.form and form.validate_on_submit():
+        try:
+            accompaniment.record_session({
+                "kind": form.kind.data, "theme": form.theme.data or None, "date": form.date.data,
+                "duration_minutes": form.duration_minutes.data, "beneficiary_ids": form.beneficiary_ids.data,
+                "anonymous_count": form.anonymous_count.data or 0,
+                "parcours_id": int(form.parcours_id.data) if form.parcours_id.data else None,
+            })
+        except ValidationFailed as exc:
+            _add_errors(form, exc.errors)
+            status = 422
+        else:
+            flash(_("Séance enregistrée."), "success")
+            return redirect(url_for("beneficiaries.sessions"))
+    elif request.method == "POST" and "search" not in request.form:
+        status = 422
+    return render_template("beneficiaries/session_form.html", title=_("Nouvelle séance"), form=form,
+                           q=q), status
+
+
+@bp.route("/accompagnement/parcours", methods=["POST"])
+@roles_required(Role.RELAIS_ADMIN)
+def new_parcours() -> Page:
+    form = ParcoursForm()
+    if form.validate_on_submit():
+        try:
+            accompaniment.create_parcours(form.name.data, form.kind.data, form.sessions_required.data)
+        except DomainError as exc:
+            flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
+        else:
+            flash(_("Parcours créé."), "success")
+    else:
+        flash(_("Le parcours est incomplet."), "error")
+    return redirect(url_for("beneficiaries.sessions"))
