@@ -1,0 +1,62 @@
+"""Web forms of the training and coaching pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from relais_platform.training.models import CoachingKind
+
+
+class SessionForm(FlaskForm):
+    module_code = SelectField(_l("Module"), validators=[DataRequired()])
+    starts_at = DateTimeLocalField(_l("Début (heure de Paris)"), validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Fin (heure de Paris)"), validators=[DataRequired()])
+    capacity = IntegerField(_l("Nombre de places"), validators=[DataRequired(), NumberRange(min=1)])
+    location = StringField(_l("Lieu"), validators=[Optional()])
+    online_url = StringField(_l("Lien de connexion"), validators=[Optional()])
+    trainer = StringField(_l("Formateur·rice"), validators=[Optional()])
+
+
+class EnrolForm(FlaskForm):
+    user_id = SelectField(_l("Membre de l'équipe"), coerce=int, validators=[DataRequired()])
+
+
+class SurveyForm(FlaskForm):
+    rating = RadioField(_l("Votre note"), coerce=int, validators=[DataRequired()],
+                        choices=[SelectChoice(n, str(n)) for n in range(1, 6)])
+    comment = TextAreaField(_l("Commentaire"), validators=[Optional()])
+
+
+class CoachForm(FlaskForm):
+    coach_id = SelectField(_l("Coach"), coerce=int)
+
+
+class CoachingSessionForm(FlaskForm):
+    date = DateField(_l("Date"), validators=[DataRequired()])
+    kind = SelectField(_l("Type de rendez-vous"), choices=[
+        SelectChoice(CoachingKind.VISIT.value, _l("Visite")),
+        SelectChoice(CoachingKind.PHONE.value, _l("Téléphone")),
+        SelectChoice(CoachingKind.VIDEO.value, _l("Visio")),
+    ])
+    topics = TextAreaField(_l("Sujets abordés"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes (coachs et équipe nationale uniquement)"), validators=[Optional()])
+    step_text = StringField(_l("Prochaine étape"), validators=[Optional()])
+    step_owner = StringField(_l("Responsable de l'étape"), validators=[Optional()])
+    step_due_date = DateField(_l("Échéance de l'étape"), validators=[Optional()])
+
+
+class MilestoneForm(FlaskForm):
+    title = StringField(_l("Jalon"), validators=[DataRequired()])
+    due_date = DateField(_l("Échéance"), validators=[Optional()])

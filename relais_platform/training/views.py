@@ -1,0 +1,337 @@
+"""Web pages: training catalogue and sessions, my training, relais progress, coach dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from relais_platform.accounts.auth import roles_required
+from relais_platform.accounts.models import Role, User
+from relais_platform.audit.services import network_access
+from relais_platform.domain import DomainError, ValidationFailed
+from relais_platform.extensions import db
+from relais_platform.training import (
+    attendance,
+    catalogue,
+    certificates,
+    coaching,
+    dashboard,
+    enrolments,
+    exports,
+    paths,
+    progress,
+)
+from relais_platform.training.access import reach_relais
+from relais_platform.training.alerts import RULES
+from relais_platform.training.forms import (
+    CoachForm,
+    CoachingSessionForm,
+    EnrolForm,
+    MilestoneForm,
+    SessionForm,
+    SurveyForm,
+)
+from relais_platform.training.models import EnrolmentStatus
+
+bp = Blueprint("training", __name__, template_folder="templates")
+
+STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
+FOLLOWERS = (Role.NATIONAL, Role.COACH)
+
+
+def _flash_error(exc: DomainError) -> None:
+    messages = [m for field_messages in exc.errors.values() for m in field_messages]
+    flash(" ".join(messages) or exc.message, "error")
+
+
+# --- training ---------------------------------------------------------------------------
+
+
+@bp.route("/training/", methods=["GET", "POST"])
+@login_required
+def index() -> Any:
+    form = SessionForm() if current_user.role == Role.NATIONAL else None
+    modules = catalogue.list_modules()
+    if form is not None:
+        form.module_code.choices = [SelectChoice(m.code, f"{m.code} — {m.title}") for m in modules]
+        if form.validate_on_submit():
+            zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+            data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+            data["starts_at"] = data["starts_at"].replace(tzinfo=zone)
+            data["ends_at"] = data["ends_at"].replace(tzinfo=zone)
+            try:
+                network_access(None, reason="training catalogue")
+                session = catalogue.create_session(current_user, data)
+            except ValidationFailed as exc:
+                _flash_error(exc)
+            else:
+                flash(_("Session publiée."), "success")
+                return redirect(url_for(".session_detail", session_id=session.id))
+    mine = {}
+    if current_user.role in STAFF:
+        mine = {e.session_id: e for e in enrolments.enrolments_of_user(current_user.id)}
+    return render_template("training/index.html", title=_("Formations"), modules=modules,
+                           sessions=catalogue.list_sessions(upcoming_only=True), mine=mine, form=form)
+
+
+@bp.get("/training/sessions/<int:session_id>")
+@login_required
+def session_detail(session_id: int) -> Any:
+    session = catalogue.get_session(session_id)
+    lines = []
+    enrol_form = None
+    if current_user.role == Role.NATIONAL:
+        network_access(None, reason="training attendance sheet")
+        lines = enrolments.enrolments_of_session(session.id)
+    elif current_user.role in STAFF:
+        lines = enrolments.enrolments_of_session(session.id)
+        if current_user.role == Role.RELAIS_ADMIN:
+            taken = {e.user_id for e in lines}
+            enrol_form = EnrolForm()
+            enrol_form.user_id.choices = [
+                SelectChoice(u.id, u.name) for u in db.session.scalars(
+                    select(User).where(User.relais_id == current_user.relais_id, User.active.is_(True))
+                    .order_by(User.name)) if u.id not in taken]
+    mine = next((e for e in lines if e.user_id == current_user.id), None)
+    return render_template("training/session.html", title=session.module.title, session=session,
+                           lines=lines, mine=mine, enrol_form=enrol_form, Status=EnrolmentStatus)
+
+
+@bp.post("/training/sessions/<int:session_id>/enrol")
+@roles_required(Role.NATIONAL, *STAFF)
+def enrol(session_id: int) -> Response:
+    user_id = request.form.get("user_id", type=int) or current_user.id
+    try:
+        enrolment = enrolments.enrol(current_user, session_id, user_id)
+    except DomainError as exc:
+        _flash_error(exc)
+    else:
+        if enrolment.status == EnrolmentStatus.ENROLLED:
+            flash(_("Inscription confirmée : l'invitation part par e-mail."), "success")
+        else:
+            flash(_("Session complète : inscription sur la liste d'attente (position %(n)s).",
+                    n=enrolment.waitlist_position), "info")
+    return redirect(url_for(".session_detail", session_id=session_id))
+
+
+@bp.post("/training/sessions/<int:session_id>/cancel")
+@roles_required(Role.NATIONAL, *STAFF)
+def cancel(session_id: int) -> Response:
+    user_id = request.form.get("user_id", type=int) or current_user.id
+    try:
+        enrolments.cancel(current_user, session_id, user_id)
+    except DomainError as exc:
+        _flash_error(exc)
+    else:
+        flash(_("Inscription annulée."), "success")
+    return redirect(url_for(".session_detail", session_id=session_id))
+
+
+@bp.post("/training/sessions/<int:session_id>/attendance")
+@roles_required(Role.NATIONAL)
+def save_attendance(session_id: int) -> Response:
+    try:
+        for key, value in request.form.items():
+            if key.startswith("present-") and value in ("yes", "no"):
+                attendance.mark_attendance(current_user, session_id, int(key.removeprefix("present-")),
+                                           value == "yes")
+        if request.form.get("sign_off"):
+            attendance.sign_off(current_user, session_id, request.form.get("trainer"))
+            flash(_("Feuille d'émargement signée."), "success")
+        else:
+            flash(_("Feuille d'émargement enregistrée."), "success")
+    except DomainError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    return redirect(url_for(".session_detail", session_id=session_id))
+
+
+@bp.route("/training/me", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def my_training() -> Any:
+    form = SurveyForm()
+    if form.validate_on_submit():
+        try:
+            attendance.submit_survey(current_user, request.form.get("session_id", type=int) or 0,
+                                     form.rating.data, form.comment.data)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Merci pour votre avis."), "success")
+            return redirect(url_for(".my_training"))
+    records = attendance.records_of(current_user.id)
+    return render_template(
+        "training/me.html", title=_("Mes formations"), form=form, records=records,
+        surveyed=attendance.surveyed_record_ids([r.id for r in records]),
+        enrolments=enrolments.enrolments_of_user(current_user.id), Status=EnrolmentStatus,
+    )
+
+
+@bp.get("/training/records/<int:record_id>/certificate.pdf")
+@roles_required(Role.NATIONAL, *STAFF)
+def certificate(record_id: int) -> Response:
+    record = attendance.record_for(current_user, record_id)
+    return Response(certificates.certificate_pdf(record), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{certificates.certificate_filename(record)}"'})
+
+
+@bp.get("/training/exports/")
+@roles_required(Role.NATIONAL)
+def export_list() -> str:
+    return render_template("training/exports.html", title=_("Exports pour l'audit qualité"))
+
+
+@bp.get("/training/exports/<kind>.<fmt>")
+@roles_required(Role.NATIONAL)
+def export_file(kind: str, fmt: str) -> Response:
+    name, mimetype, content = exports.export(kind, fmt)
+    return Response(content, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- relais progress and coaching -------------------------------------------------------
+
+
+@bp.get("/training/relais/")
+@roles_required(*STAFF)
+def own_progress() -> Response:
+    return redirect(url_for(".relais_progress", relais_id=current_user.relais_id))
+
+
+@bp.get("/training/relais/<int:relais_id>")
+@login_required
+def relais_progress(relais_id: int) -> str:
+    relais = reach_relais(current_user, relais_id, reason="relais progress")
+    view = progress.relais_overview(relais)
+    sessions = coaching.coaching_sessions(relais)
+    writer = coaching.can_write(current_user, relais)
+    coach_form = None
+    if current_user.role == Role.NATIONAL:
+        coach_form = CoachForm(coach_id=relais.coach_id or 0)
+        coach_form.coach_id.choices = [SelectChoice(0, _("Aucun coach"))] + [
+            SelectChoice(c.id, c.name) for c in dashboard.coaches() if c.active]
+    return render_template(
+        "training/relais.html", title=relais.name, relais=relais, view=view,
+        people=paths.people_progress(relais.id, view.training.required),
+        sessions=sessions, notes=coaching.notes_for(current_user, sessions),
+        show_notes=coaching.can_read_notes(current_user), writer=writer,
+        session_form=CoachingSessionForm() if writer else None,
+        milestone_form=MilestoneForm() if writer else None, coach_form=coach_form,
+    )
+
+
+@bp.post("/training/relais/<int:relais_id>/coach")
+@roles_required(Role.NATIONAL)
+def assign_coach(relais_id: int) -> Response:
+    relais = reach_relais(current_user, relais_id, reason="coach assignment")
+    try:
+        coaching.assign_coach(relais, request.form.get("coach_id", type=int) or None)
+    except DomainError as exc:
+        _flash_error(exc)
+    else:
+        flash(_("Coach enregistré."), "success")
+    return redirect(url_for(".relais_progress", relais_id=relais_id))
+
+
+@bp.post("/training/relais/<int:relais_id>/coaching-sessions")
+@roles_required(*FOLLOWERS)
+def log_coaching_session(relais_id: int) -> Response:
+    relais = reach_relais(current_user, relais_id, reason="coaching session")
+    form = CoachingSessionForm()
+    if not form.validate_on_submit():
+        flash(_("Indiquez au moins la date et le type de rendez-vous."), "error")
+        return redirect(url_for(".relais_progress", relais_id=relais_id))
+    steps = []
+    if form.step_text.data:
+        steps.append({"text": form.step_text.data, "owner": form.step_owner.data,
+                      "due_date": form.step_due_date.data})
+    try:
+        coaching.create_coaching_session(current_user, relais, {
+            "date": form.date.data, "kind": form.kind.data, "topics": form.topics.data,
+            "notes": form.notes.data, "next_steps": steps})
+    except DomainError as exc:
+        _flash_error(exc)
+    else:
+        flash(_("Rendez-vous enregistré."), "success")
+    return redirect(url_for(".relais_progress", relais_id=relais_id))
+
+
+@bp.post("/training/relais/<int:relais_id>/next-steps/<int:step_id>")
+@roles_required(*FOLLOWERS)
+def next_step_done(relais_id: int, step_id: int) -> Response:
+    relais = reach_relais(current_user, relais_id, reason="coaching next step")
+    coaching.set_next_step_done(current_user, relais, step_id, request.form.get("done") == "1")
+    return redirect(url_for(".relais_progress", relais_id=relais_id))
+
+
+@bp.post("/training/relais/<int:relais_id>/milestones")
+@roles_required(*FOLLOWERS)
+def add_milestone(relais_id: int) -> Response:
+    relais = reach_relais(current_user, relais_id, reason="coaching milestone")
+    form = MilestoneForm()
+    if form.validate_on_submit():
+        coaching.add_milestone(current_user, relais, {"title": form.title.data,
+                                                      "due_date": form.due_date.data})
+        flash(_("Jalon ajouté."), "success")
+    else:
+        flash(_("Donnez un intitulé au jalon."), "error")
+    return redirect(url_for(".relais_progress", relais_id=relais_id))
+
+
+@bp.post("/training/relais/<int:relais_id>/milestones/<int:milestone_id>")
+@roles_required(*FOLLOWERS)
+def milestone_done(relais_id: int, milestone_id: int) -> Response:
+    relais = reach_relais(current_user, relais_id, reason="coaching milestone")
+    coaching.set_milestone_done(current_user, relais, milestone_id, request.form.get("done") == "1")
+    return redirect(url_for(".relais_progress", relais_id=relais_id))
+
+
+def _dashboard_query() -> dashboard.DashboardQuery:
+    args = request.args
+    sort = args.get("sort", "name")
+    return dashboard.DashboardQuery(
+        q=args.get("q") or None, departement=args.get("departement") or None,
+        alert=args.get("alert") or None, coach_id=args.get("coach_id", type=int),
+        sort=sort if sort in dashboard.SORT_KEYS else "name", descending=args.get("order") == "desc",
+    )
+
+
+def _render_dashboard(template_title: str, national: bool) -> str:
+    query = _dashboard_query()
+    rows = dashboard.dashboard(current_user, query)
+    return render_template(
+        "training/dashboard.html", title=template_title, rows=rows, query=query, national=national,
+        coaches=dashboard.coaches() if national else [], alert_rules=RULES,
+        endpoint=request.endpoint,
+        filters={k: v for k, v in request.args.items() if k not in ("sort", "order") and v},
+    )
+
+
+@bp.get("/coaching/")
+@roles_required(Role.COACH, Role.NATIONAL)
+def coach_dashboard() -> Any:
+    if current_user.role == Role.NATIONAL:
+        return redirect(url_for(".national_progress"))
+    return _render_dashboard(_("Mon portefeuille"), national=False)
+
+
+@bp.get("/coaching/network")
+@roles_required(Role.NATIONAL)
+def national_progress() -> str:
+    return _render_dashboard(_("Progression des relais"), national=True)
+
