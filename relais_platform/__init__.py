@@ -62,7 +62,14 @@ def _register_blueprints(app: Flask) -> None:
     from relais_platform.api import docs_assets
     from relais_platform.beneficiaries import api as beneficiaries_api
     from relais_platform.beneficiaries import views as beneficiaries_views
-    from relais_platform.stock import api_catalogue, api_orders, api_payments, webhooks
+    from relais_platform.stock import (
+        api_catalogue,
+        api_distributions,
+        api_orders,
+        api_payments,
+        views_distributions,
+        webhooks,
+    )
     from relais_platform.stock import views as stock_views
     from relais_platform.tenants import api as tenants_api
     from relais_platform.tenants import views as tenants_views
@@ -85,6 +92,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(beneficiaries_views.bp)
     rest_api.register_blueprint(beneficiaries_api.blp, url_prefix="/api/v1")
     csrf.exempt(beneficiaries_api.blp)
+    app.register_blueprint(views_distributions.bp)
+    rest_api.register_blueprint(api_distributions.blp, url_prefix="/api/v1")
+    csrf.exempt(api_distributions.blp)
 
 
 def _register_unit_of_work(app: Flask) -> None:

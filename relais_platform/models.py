@@ -2,7 +2,16 @@
 
 from relais_platform.accounts.models import ApiToken, Role, User, UserToken
 from relais_platform.audit.models import AuditEntry
+from relais_platform.beneficiaries.models import (
+    AccompanimentSession,
+    Beneficiary,
+    Diagnostic,
+    Parcours,
+    ParcoursEnrolment,
+    Participation,
+)
 from relais_platform.stock.models import (
+    Distribution,
     NationalStock,
     Order,
     OrderEvent,
@@ -14,13 +23,32 @@ from relais_platform.stock.models import (
     SerialUnit,
     SerialUnitEvent,
     StockMovement,
+    StockReport,
+    StockReportLine,
     StripeCustomer,
     StripeEvent,
 )
 from relais_platform.tenants.models import Relais
+from relais_platform.training.models import (
+    CoachingNote,
+    CoachingSession,
+    CustomMilestone,
+    Enrolment,
+    NextStep,
+    SatisfactionSurvey,
+    TrainingModule,
+    TrainingPathModule,
+    TrainingRecord,
+    TrainingSession,
+)
 
 __all__ = [
-    "ApiToken", "AuditEntry", "NationalStock", "Order", "OrderEvent", "OrderLine", "Payment",
-    "Product", "Relais", "RelaisStock", "RelaisStockMovement", "Role", "SerialUnit",
-    "SerialUnitEvent", "StockMovement", "StripeCustomer", "StripeEvent", "User", "UserToken",
+    "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "CoachingNote",
+    "CoachingSession", "CustomMilestone", "Diagnostic", "Distribution", "Enrolment",
+    "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
+    "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
+    "RelaisStockMovement", "Role", "SatisfactionSurvey", "SerialUnit", "SerialUnitEvent",
+    "StockMovement", "StockReport", "StockReportLine", "StripeCustomer", "StripeEvent",
+    "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession", "User",
+    "UserToken",
 ]
