@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -118,3 +118,7 @@ def _register_unit_of_work(app: Flask) -> None:
     @app.teardown_request
     def end_unit_of_work(exc: BaseException | None) -> None:
         db.session.remove()
+        # flask-login caches the user in `g`, which outlives the request when an app context
+        # was already pushed (commands, tests): drop the object of the session just closed.
+        g.pop("_login_user", None)
+        g.pop("api_token", None)
