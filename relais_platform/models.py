@@ -10,6 +10,7 @@ from relais_platform.beneficiaries.models import (
     ParcoursEnrolment,
     Participation,
 )
+from relais_platform.reporting.models import ReportExport, ReportingEvent
 from relais_platform.stock.models import (
     Distribution,
     NationalStock,
@@ -47,7 +48,8 @@ __all__ = [
     "CoachingSession", "CustomMilestone", "Diagnostic", "Distribution", "Enrolment",
     "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
     "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
-    "RelaisStockMovement", "Role", "SatisfactionSurvey", "SerialUnit", "SerialUnitEvent",
+    "RelaisStockMovement", "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey",
+    "SerialUnit", "SerialUnitEvent",
     "StockMovement", "StockReport", "StockReportLine", "StripeCustomer", "StripeEvent",
     "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession", "User",
     "UserToken",

@@ -1,0 +1,91 @@
+"""Events and governance participations of a relais, and the files of annual-bilan exports."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from relais_platform.orm import CreatedAt, Model, enum_column, intpk
+from relais_platform.tenancy import TenantScoped
+
+
+class EventKind(enum.StrEnum):
+    EVENT = "event"  # organised by the relais (workshop day, open day, forum...)
+    GOVERNANCE = "governance"  # participation in a governance body or working group
+
+
+class ReportingEvent(TenantScoped, CreatedAt, Model):
+    """No name of a person here: coaches and the national team count these rows."""
+
+    __tablename__ = "reporting_events"
+    __table_args__ = (
+        CheckConstraint("participants IS NULL OR participants BETWEEN 0 AND 100000",
+                        name="participants_range"),
+        Index("ix_reporting_events_relais_held_on", "relais_id", "held_on", "id"),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[EventKind] = enum_column(EventKind)
+    title: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)
+    participants: Mapped[int | None] = mapped_column(Integer)
+    # Governance: the body or working group (e.g. "Comité départemental d'inclusion numérique").
+    body: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+
+
+class ExportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class ReportExport(CreatedAt, Model):
+    """An export of the annual bilan: the job's progress mirrored here, then the file.
+
+    Not `TenantScoped`: national and coach exports belong to no relais (relais_id NULL), a
+    relais user's to its relais. Row-level security keeps a relais to its own rows; the
+    service only ever serves a file to the user who asked for it.
+    """
+
+    __tablename__ = "report_exports"
+    __table_args__ = (
+        CheckConstraint("format IN ('pdf', 'xlsx', 'csv')", name="known_format"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        Index("ix_report_exports_created_at", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    requested_by_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    relais_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("relais.id"), index=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    format: Mapped[str] = mapped_column(String(8))
+    # What the bilan covers: {"kind": ..., "relais_id"?, "departement"?, "region"?}.
+    scope: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[ExportStatus] = enum_column(ExportStatus, default=ExportStatus.QUEUED)
+    progress: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(200))
+    mimetype: Mapped[str | None] = mapped_column(String(120))
+    # Loaded only when the file is served, never with the status.
+    content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
