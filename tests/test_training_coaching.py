@@ -123,8 +123,9 @@ def test_alerts_computed_from_rows(client, app, w):
         relais.terms_accepted_at = utcnow() - timedelta(days=120)
         db.session.commit()
     alerts = {a["code"]: a for a in _progress(client, w).get_json()["alerts"]}
-    # Terms signed 120 days ago: that was the last activity; training has not started since.
-    assert set(alerts) == {"no_activity", "training_stalled"}
+    # Terms signed 120 days ago: that was the last activity; training has not started since,
+    # and no monthly stock report came.
+    assert set(alerts) == {"no_activity", "training_stalled", "report_overdue"}
     assert alerts["no_activity"]["since"] == (utcnow() - timedelta(days=60)).date().isoformat()
     assert alerts["training_stalled"]["since"] == (utcnow() - timedelta(days=30)).date().isoformat()
     _stock_rows(app, w.relais_a, on_hand=5, distributed=30)

@@ -3,14 +3,12 @@
 An alert rule is a function of an `AlertContext` returning a SELECT of
 `(relais_id, since, detail)` rows: `since` is the date the condition started, `detail` an
 optional text (e.g. the product running out). Other packages register their own rules,
-e.g. the monthly stock reports add `report_overdue`:
+with `register_alert(code, label, query)`.
 
-    from relais_platform.training.alerts import register_alert
-    register_alert("report_overdue", _l("État de stock mensuel en retard"), overdue_reports)
-
-Rules registered today: `no_activity` (60 days), `stock_low` (stock below 14 days of the
-last 30 days' distribution rate), `training_stalled` (path incomplete, no progress for 90
-days), `next_step_overdue`, `milestone_overdue` (custom milestones).
+Rules registered today: `no_activity` (60 days), `report_overdue` (the monthly stock report of
+the last month past its due date is missing), `stock_low` (stock below 14 days of the last 30
+days' distribution rate), `training_stalled` (path incomplete, no progress for 90 days),
+`next_step_overdue`, `milestone_overdue` (custom milestones).
 """
 
 from __future__ import annotations
@@ -20,11 +18,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Select, and_, cast, func, literal, null, select, union_all
+from sqlalchemy.dialects.postgresql import INTERVAL
 
 from relais_platform.extensions import db
-from relais_platform.stock.models import Product, RelaisMovementKind, RelaisStock, RelaisStockMovement
+from relais_platform.stock.models import (
+    Product,
+    RelaisMovementKind,
+    RelaisStock,
+    RelaisStockMovement,
+    StockReport,
+)
+from relais_platform.stock.reports import STOCK_DIMENSIONS
 from relais_platform.tenants.models import Relais, RelaisStatus
 from relais_platform.training.milestones import last_activity_query
 from relais_platform.training.models import CustomMilestone, NextStep
@@ -79,6 +87,43 @@ def _no_activity(ctx: AlertContext) -> Select:
         .outerjoin(last, last.c.relais_id == Relais.id)
         .where(Relais.id.in_(ctx.ids), Relais.status == RelaisStatus.ACTIVE,
                reference < ctx.now - timedelta(days=INACTIVITY_DAYS))
+    )
+
+
+def _last_overdue_period(today: date, due_day: int) -> date:
+    """The latest month whose report is due before `today` (reports of M are due on day
+    `due_day` of M+1, as in stock.reports.due_on)."""
+    period = today.replace(day=1) - relativedelta(months=1)
+    if today <= (period + relativedelta(months=1)).replace(day=due_day):
+        period -= relativedelta(months=1)
+    return period
+
+
+def _report_overdue(ctx: AlertContext) -> Select:
+    """Relais holding stock (connexion or equipement) that miss the last report now due.
+
+    `since` is the day after the due date of the first month missing in a row: the month
+    after the last report, or the month the relais joined.
+    """
+    due_day = current_app.config["STOCK_REPORT_DUE_DAY"]
+    period = _last_overdue_period(ctx.today, due_day)
+    zone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    joined = cast(func.date_trunc("month", func.timezone(zone, Relais.created_at)), Date)
+    reported = (
+        select(StockReport.relais_id, func.max(StockReport.period).label("last_period"),
+               func.bool_or(StockReport.period == period).label("has_period"))
+        .where(StockReport.relais_id.in_(ctx.ids), StockReport.period <= period)
+        .group_by(StockReport.relais_id)
+        .subquery()
+    )
+    month = cast(literal("1 month"), INTERVAL)
+    first_missing = func.coalesce(cast(reported.c.last_period + month, Date), joined)
+    return (
+        select(Relais.id, cast(first_missing + month + timedelta(days=due_day), Date), null())
+        .outerjoin(reported, reported.c.relais_id == Relais.id)
+        .where(Relais.id.in_(ctx.ids), Relais.status == RelaisStatus.ACTIVE,
+               Relais.dimensions.overlap(STOCK_DIMENSIONS),
+               joined <= period, func.coalesce(reported.c.has_period, False).is_(False))
     )
 
 
@@ -150,6 +195,7 @@ def _milestone_overdue(ctx: AlertContext) -> Select:
 
 
 register_alert("no_activity", _l("Aucune activité depuis 60 jours"), _no_activity)
+register_alert("report_overdue", _l("État de stock mensuel en retard"), _report_overdue)
 register_alert("stock_low", _l("Stock de moins de 14 jours"), _stock_low)
 register_alert("training_stalled", _l("Parcours de formation à l'arrêt depuis 90 jours"),
                _training_stalled)

@@ -5,16 +5,15 @@ Both read *event sources*: a function that, given the relais ids as SQL, returns
 activity of a relais is the latest event of any activity source. Everything is one
 `UNION ALL` query for any number of relais.
 
-Other packages extend the registries from their own modules (imported with the models):
+Further sources are added with `register_milestone(code, label, events)` and
+`register_activity(code, events)`.
 
-    from relais_platform.training.milestones import register_milestone, register_activity
-    register_milestone("first_monthly_report", _l("Premier état de stock mensuel"), reports_events)
-
-Sources registered today: `terms_accepted` (relais.terms_accepted_at), `first_staff_trained`
-(training records), `first_order_submitted` (orders.submitted_at), `first_goods_received`
-(orders.received_at), `first_distribution` (relais stock movements of kind distribution).
-Not yet registered, left to their packages: `first_monthly_report` (monthly stock reports)
-and `first_accompaniment` (accompaniment sessions).
+Milestones: `terms_accepted` (relais.terms_accepted_at), `first_staff_trained` (training
+records), `first_order_submitted` (orders.submitted_at), `first_goods_received`
+(orders.received_at), `first_distribution` (relais stock movements of kind distribution),
+`first_monthly_report` (stock_reports.submitted_at), `first_accompaniment`
+(accompaniment_sessions.created_at). Only tables without personal data are read: coaches
+never reach a beneficiary through a milestone.
 """
 
 from __future__ import annotations
@@ -28,8 +27,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, literal, select, union_all
 
 from relais_platform.accounts.models import User
+from relais_platform.beneficiaries.models import AccompanimentSession
 from relais_platform.extensions import db
-from relais_platform.stock.models import Order, RelaisMovementKind, RelaisStockMovement
+from relais_platform.stock.models import Order, RelaisMovementKind, RelaisStockMovement, StockReport
 from relais_platform.tenants.models import Relais
 from relais_platform.training.models import Enrolment, TrainingRecord
 
@@ -82,6 +82,15 @@ def _distribution(ids: Select) -> Select:
         RelaisStockMovement.kind == RelaisMovementKind.DISTRIBUTION)
 
 
+def _monthly_report(ids: Select) -> Select:
+    return select(StockReport.relais_id, StockReport.submitted_at).where(StockReport.relais_id.in_(ids))
+
+
+def _accompaniment(ids: Select) -> Select:
+    return select(AccompanimentSession.relais_id, AccompanimentSession.created_at).where(
+        AccompanimentSession.relais_id.in_(ids))
+
+
 def _orders_created(ids: Select) -> Select:
     return select(Order.relais_id, Order.created_at).where(Order.relais_id.in_(ids))
 
@@ -105,6 +114,8 @@ register_milestone("first_staff_trained", _l("Premier membre de l'équipe formé
 register_milestone("first_order_submitted", _l("Première commande passée"), _order_submitted)
 register_milestone("first_goods_received", _l("Premières marchandises reçues"), _goods_received)
 register_milestone("first_distribution", _l("Première distribution"), _distribution)
+register_milestone("first_monthly_report", _l("Premier état de stock mensuel"), _monthly_report)
+register_milestone("first_accompaniment", _l("Premier accompagnement consigné"), _accompaniment)
 
 register_activity("terms_accepted", _terms)
 register_activity("staff_trained", _trained)
@@ -114,6 +125,8 @@ register_activity("goods_received", _goods_received)
 register_activity("stock_movements", _stock_movements)
 register_activity("staff_logins", _staff_logins)
 register_activity("training_enrolments", _enrolments)
+register_activity("monthly_reports", _monthly_report)
+register_activity("accompaniment", _accompaniment)
 
 
 def _aggregated(sources: dict[str, EventSource], ids: Select, aggregate: Callable) -> Select:
