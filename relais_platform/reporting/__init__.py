@@ -1,0 +1,1 @@
+"""Reporting: annual bilan, events and governance, dashboards and their charts."""
