@@ -43,6 +43,7 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("relais_platform.accounts.jobs.purge_expired_tokens", "17 3 * * *"),
     PeriodicJob("relais_platform.training.jobs.send_reminders", "0 16 * * *"),
     PeriodicJob("relais_platform.training.jobs.send_weekly_digest", "0 6 * * 1"),
+    PeriodicJob("relais_platform.training.jobs.send_follow_up_reminders", "30 6 * * *"),
     PeriodicJob("relais_platform.beneficiaries.jobs.anonymise_inactive_beneficiaries", "41 2 * * *"),
     PeriodicJob("relais_platform.beneficiaries.jobs.purge_audit_log", "53 2 * * *"),
 ]

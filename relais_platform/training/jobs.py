@@ -1,4 +1,5 @@
-"""Scheduled jobs: session reminders (daily) and the coaches' weekly digest."""
+"""Scheduled jobs (see jobs.PERIODIC): session reminders and next-step follow-ups (daily), the
+coaches' weekly digest."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from relais_platform import mail
 from relais_platform.accounts.models import Role, User
@@ -17,7 +18,13 @@ from relais_platform.orm import utcnow
 from relais_platform.tenants.models import Relais
 from relais_platform.training.coaching import open_next_steps
 from relais_platform.training.enrolments import calendar_for, public_link
-from relais_platform.training.models import Enrolment, EnrolmentStatus, TrainingSession
+from relais_platform.training.models import (
+    CoachingSession,
+    Enrolment,
+    EnrolmentStatus,
+    NextStep,
+    TrainingSession,
+)
 from relais_platform.training.progress import overview
 
 DIGEST_HORIZON_DAYS = 7
@@ -38,10 +45,15 @@ def sessions_on(day: date) -> list[TrainingSession]:
     ))
 
 
+def _local_today(today: str | None) -> date:
+    if today:
+        return date.fromisoformat(today)
+    return utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 def send_reminders(today: str | None = None) -> int:
     """Daily: remind everyone enrolled in a session starting tomorrow, once. Returns the count."""
-    day = date.fromisoformat(today) if today else utcnow().astimezone(
-        ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    day = _local_today(today)
     network_access(None, reason="training session reminders")
     tomorrow = day + timedelta(days=1)
     start, end = _local_day_bounds(tomorrow)
@@ -86,3 +98,36 @@ def send_weekly_digest(now: str | None = None) -> int:
             coach=coach, entries=entries, today=moment.date(), link=public_link("training.coach_dashboard"),
         )
     return len(portfolios)
+
+
+def send_follow_up_reminders(today: str | None = None) -> int:
+    """Daily: each coach hears of the open next steps of its relais falling due tomorrow.
+
+    The step goes to the relais' coach of the day (the portfolio may have changed hands since
+    the session), or to the coach who logged it when the relais has none. Returns mails sent.
+    """
+    tomorrow = _local_today(today) + timedelta(days=1)
+    network_access(None, reason="coaching follow-up reminders")
+    rows = db.session.execute(
+        select(NextStep, Relais, func.coalesce(Relais.coach_id, CoachingSession.coach_id))
+        .join(CoachingSession, CoachingSession.id == NextStep.coaching_session_id)
+        .join(Relais, Relais.id == NextStep.relais_id)
+        .where(NextStep.done_at.is_(None), NextStep.due_date == tomorrow)
+        .order_by(Relais.name, NextStep.id)
+    ).all()
+    coaches = {c.id: c for c in db.session.scalars(
+        select(User).where(User.id.in_({row[2] for row in rows}),
+                           User.role == Role.COACH, User.active.is_(True)))}
+    by_coach: dict[int, list[tuple[NextStep, Relais]]] = {}
+    for step, relais, coach_id in rows:
+        if coach_id in coaches:
+            by_coach.setdefault(coach_id, []).append((step, relais))
+    for coach_id, steps in by_coach.items():
+        coach = coaches[coach_id]
+        mail.send_template(
+            coach.email, _("Étapes à suivre demain"), "training/mail/follow_up.txt",
+            coach=coach, steps=steps, day=tomorrow,
+            links={relais.id: public_link("training.relais_progress", relais_id=relais.id)
+                   for _step, relais in steps},
+        )
+    return len(by_coach)
