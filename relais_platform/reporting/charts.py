@@ -76,13 +76,28 @@ def _check(values: Sequence[float], labels: Sequence[str], what: str) -> list[fl
     return numbers
 
 
-def _summary(name: str | None, labels: Sequence[str], values: Sequence[float], unit: str) -> str:
-    low = min(range(len(values)), key=values.__getitem__)
-    high = max(range(len(values)), key=values.__getitem__)
+def _check_gaps(values: Sequence[float | None], labels: Sequence[str], what: str) -> list[float | None]:
+    """Like `_check`, but None marks a missing point (e.g. a moving average's first months)."""
+    if len(values) != len(labels):
+        raise ValueError(f"{what}: {len(values)} values for {len(labels)} labels")
+    numbers = [None if v is None else float(v) for v in values]
+    if not all(v is None or math.isfinite(v) for v in numbers):
+        raise ValueError(f"{what}: values must be finite numbers")
+    return numbers
+
+
+def _summary(name: str | None, labels: Sequence[str], values: Sequence[float | None], unit: str) -> str:
+    known = [i for i, v in enumerate(values) if v is not None]
+    if not known:
+        text = _("aucune valeur.")
+        return f"{name} : {text}" if name else text
+    low = min(known, key=lambda i: values[i])  # type: ignore[arg-type, return-value]
+    high = max(known, key=lambda i: values[i])  # type: ignore[arg-type, return-value]
+    total = sum(v for v in values if v is not None)
     text = _("%(count)d valeurs ; minimum %(low)s (%(low_label)s), maximum %(high)s (%(high_label)s), "
-             "total %(total)s.", count=len(values), low=_with_unit(values[low], unit),
-             low_label=labels[low], high=_with_unit(values[high], unit), high_label=labels[high],
-             total=_with_unit(sum(values), unit))
+             "total %(total)s.", count=len(known), low=_with_unit(values[low], unit),  # type: ignore[arg-type]
+             low_label=labels[low], high=_with_unit(values[high], unit),  # type: ignore[arg-type]
+             high_label=labels[high], total=_with_unit(total, unit))
     return f"{name} : {text}" if name else text
 
 
@@ -265,10 +280,25 @@ def _marker(shape: str, x: float, y: float, colour: str) -> str:
     return (f'<rect x="{_fmt(x - r)}" y="{_fmt(y - 1.5)}" width="{2 * r}" height="3" fill="{colour}"/>')
 
 
-def line_chart(title: str, labels: list[str], series: dict[str, list[float]], *,
+def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """The stretches of consecutive known values, with their indexes."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for i, value in enumerate(values):
+        if value is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((i, value))
+    return [run for run in runs if run]
+
+
+def line_chart(title: str, labels: list[str], series: dict[str, list[float | None]], *,
                unit: str = "") -> Markup:
-    """One line per series over the labels (e.g. months); markers and dashes tell series apart."""
-    checked = {name: _check(values, labels, f"line_chart[{name}]") for name, values in series.items()}
+    """One line per series over the labels (e.g. months); markers and dashes tell series apart.
+
+    A None value is a missing point: the line breaks there.
+    """
+    checked = {name: _check_gaps(values, labels, f"line_chart[{name}]") for name, values in series.items()}
     if not labels or not checked:
         return _empty("line", title)
     chart_id = _chart_id("line", title, (labels, checked, unit))
@@ -283,7 +313,7 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float]], *,
 
     legend, legend_height = _legend(
         [(name, sample(*style)) for name, style in zip(names, styles, strict=True)], PAD / 2)
-    everything = [v for values in checked.values() for v in values]
+    everything = [v for values in checked.values() for v in values if v is not None] or [0.0]
     ticks = _nice_ticks(min(everything), max(everything))
     tick_labels = [_number(t) for t in ticks]
     left = PAD + 7 * max(len(t) for t in tick_labels) + 6
@@ -318,10 +348,13 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float]], *,
         parts.append(f'<text x="{_fmt(x_at(i))}" y="{_fmt(bottom + 18)}" text-anchor="{anchor}" '
                      f'font-size="13" fill="{MUTED}">{escape(_clip(labels[i]))}</text>')
     for (colour, marker, dash), name in zip(styles, names, strict=True):
-        points = [(x_at(i), y_scale(v)) for i, v in enumerate(checked[name])]
         dashed = f' stroke-dasharray="{dash}"' if dash else ""
-        path = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>')
-        parts.extend(_marker(marker, x, y, colour) for x, y in points)
+        for run in _runs(checked[name]):
+            points = [(x_at(i), y_scale(v)) for i, v in run]
+            if len(points) > 1:
+                path = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in points)
+                parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
+                             f'stroke-width="2"{dashed}/>')
+            parts.extend(_marker(marker, x, y, colour) for x, y in points)
     parts.append("</svg>")
     return Markup("".join(parts))
