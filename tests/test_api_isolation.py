@@ -1,8 +1,10 @@
 """Tenant isolation matrix for the API: relais A's objects do not exist for relais B's users.
 
-Every route taking the id of a tenant object answers 404 to B's admin and worker (and to a
-coach whose portfolio is B) for A's ids, whatever the method; A's member is 404 even through
-B's own team routes; lists never show A's rows.
+Every API route taking the id of a tenant-owned object (in its path or its body) answers B's
+admin, B's worker and B's coach exactly as it answers for an id no row has: 404, or 403 when
+their role may not use the route at all (whatever the id) — never anything that would tell
+that A's object exists — and changes nothing on A's side. Lists never show A's rows.
+`test_every_api_route_with_an_id_is_in_the_matrix` keeps the matrix complete.
 """
 
 from __future__ import annotations
@@ -11,93 +13,228 @@ from types import SimpleNamespace
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
-from relais_platform.accounts.models import Role, User
-from relais_platform.extensions import db
-from relais_platform.tenants.models import Relais
-from tests.factories import bearer, make_relais, make_user
+from tests.isolation_world import SKU, build_world, snapshot_of_a
 from tests.test_api_auth import assert_error
 
 
 @pytest.fixture
-def two(app: Flask) -> SimpleNamespace:
+def w(app: Flask) -> SimpleNamespace:
     with app.app_context():
-        a = make_relais(name="Relais A")
-        b = make_relais(name="Relais B")
-        a_admin = make_user(Role.RELAIS_ADMIN, a, name="Admin A")
-        a_worker = make_user(Role.RELAIS_WORKER, a, name="Worker A")
-        b_admin = make_user(Role.RELAIS_ADMIN, b, name="Admin B")
-        b_worker = make_user(Role.RELAIS_WORKER, b, name="Worker B")
-        coach_b = make_user(Role.COACH)
-        b.coach_id = coach_b.id
-        db.session.commit()
-        return SimpleNamespace(
-            a=a.id, b=b.id, a_admin=a_admin.id, a_worker=a_worker.id,
-            headers={
-                "b_admin": bearer(b_admin),
-                "b_worker": bearer(b_worker),
-                "coach_b": bearer(coach_b),
-            },
-        )
+        return build_world()
 
 
-# (method, url template, JSON body): every API route taking a tenant object's id.
+# (method, url template, JSON body). Path ids: {a} relais A, {b} relais B, {ua} A's worker,
+# {order} {distribution} {person} {record} {step} {milestone} A's objects, {session} a
+# training session (national) in which A's worker is enrolled. The bodies are valid, so that
+# a 422 never hides what the lookup answers.
 ROUTES = [
     ("GET", "/api/v1/relais/{a}", None),
     ("PATCH", "/api/v1/relais/{a}", {"contact_phone": "0102030405"}),
     ("GET", "/api/v1/relais/{a}/users", None),
-    ("POST", "/api/v1/relais/{a}/users",
-     {"email": "intrus@example.org", "name": "I", "role": "relais_worker"}),
-    ("GET", "/api/v1/relais/{a}/users/{a_worker}", None),
-    ("PATCH", "/api/v1/relais/{a}/users/{a_worker}", {"active": False}),
+    ("POST", "/api/v1/relais/{a}/users", {"email": "intrus@example.org", "name": "I",
+                                          "role": "relais_worker"}),
+    ("GET", "/api/v1/relais/{a}/users/{ua}", None),
+    ("PATCH", "/api/v1/relais/{a}/users/{ua}", {"active": False}),
     # A's member reached through B's own relais.
-    ("GET", "/api/v1/relais/{b}/users/{a_worker}", None),
-    ("PATCH", "/api/v1/relais/{b}/users/{a_worker}", {"role": "relais_admin"}),
+    ("GET", "/api/v1/relais/{b}/users/{ua}", None),
+    ("PATCH", "/api/v1/relais/{b}/users/{ua}", {"role": "relais_admin"}),
+    # training and coaching of relais A
+    ("PUT", "/api/v1/relais/{a}/coach", {"coach_id": None}),
+    ("GET", "/api/v1/relais/{a}/progress", None),
+    ("GET", "/api/v1/relais/{a}/training", None),
+    ("GET", "/api/v1/relais/{a}/training-path", None),
+    ("PUT", "/api/v1/relais/{a}/training-path", {"module_codes": []}),
+    ("GET", "/api/v1/relais/{a}/coaching-sessions", None),
+    ("POST", "/api/v1/relais/{a}/coaching-sessions", {"date": "2026-01-10", "kind": "phone"}),
+    ("PATCH", "/api/v1/relais/{a}/next-steps/{step}", {"done": True}),
+    ("PATCH", "/api/v1/relais/{b}/next-steps/{step}", {"done": True}),
+    ("POST", "/api/v1/relais/{a}/milestones", {"title": "Intrus", "due_date": "2026-03-01"}),
+    ("PATCH", "/api/v1/relais/{a}/milestones/{milestone}", {"done": True}),
+    ("PATCH", "/api/v1/relais/{b}/milestones/{milestone}", {"done": True}),
+    ("GET", "/api/v1/training/records/{record}/certificate", None),
+    ("POST", "/api/v1/training/sessions/{session}/enrollments", {"user_id": "{ua}"}),
+    ("DELETE", "/api/v1/training/sessions/{session}/enrollments/{ua}", None),
+    ("POST", "/api/v1/training/sessions/{session}/attendance", {"user_id": "{ua}", "present": True}),
+    # orders and payments of relais A
+    ("GET", "/api/v1/orders/{order}", None),
+    ("PATCH", "/api/v1/orders/{order}", {"lines": [{"sku": SKU, "quantity": 1}]}),
+    ("POST", "/api/v1/orders/{order}/submit", {}),
+    ("POST", "/api/v1/orders/{order}/cancel", {"reason": "intrus"}),
+    ("POST", "/api/v1/orders/{order}/allocation", {"lines": [{"sku": SKU, "quantity": 1}]}),
+    ("POST", "/api/v1/allocation-proposals/confirm",
+     {"sku": SKU, "allocations": [{"order_id": "{order}", "quantity": 1}]}),
+    ("POST", "/api/v1/orders/{order}/shipment", {}),
+    ("GET", "/api/v1/orders/{order}/delivery-note", None),
+    ("POST", "/api/v1/orders/{order}/receipt", {"lines": [{"sku": SKU, "received": 2}]}),
+    ("POST", "/api/v1/orders/{order}/close", {}),
+    ("GET", "/api/v1/orders/{order}/payments", None),
+    ("POST", "/api/v1/orders/{order}/payments/manual", {"amount_cents": 100, "reference": "VIR-1"}),
+    ("POST", "/api/v1/orders/{order}/checkout", None),
+    ("POST", "/api/v1/orders/{order}/invoice", None),
+    # distributions of relais A
+    ("GET", "/api/v1/distributions/{distribution}", None),
+    ("POST", "/api/v1/distributions/{distribution}/cancel", {"reason": "intrus"}),
+    ("POST", "/api/v1/distributions/{distribution}/warranty-return", {"outcome": "returned"}),
+    ("GET", "/api/v1/distributions/{distribution}/receipt", None),
+    ("POST", "/api/v1/distributions", {"sku": SKU, "price_cents": 0, "beneficiary_id": "{person}"}),
+    # beneficiaries of relais A
+    ("GET", "/api/v1/beneficiaries/{person}", None),
+    ("PATCH", "/api/v1/beneficiaries/{person}", {"first_name": "Intrus"}),
+    ("DELETE", "/api/v1/beneficiaries/{person}", None),
+    ("GET", "/api/v1/beneficiaries/{person}/export", None),
+    ("GET", "/api/v1/beneficiaries/{person}/diagnostics", None),
+    ("POST", "/api/v1/beneficiaries/{person}/diagnostics", {"level": "debutant"}),
+    ("GET", "/api/v1/beneficiaries/{person}/parcours", None),
+    ("POST", "/api/v1/beneficiaries/merge", {"keep_id": "{person_b}", "merge_id": "{person}"}),
+    ("POST", "/api/v1/accompaniments", {"kind": "permanence", "date": "2026-01-20",
+                                        "duration_minutes": 60, "beneficiary_ids": ["{person}"]}),
 ]
 
+# Path parameters naming a tenant-owned object (or a relais), and where the matrix puts them.
+TENANT_PARAMS = {"relais_id", "user_id", "order_id", "distribution_id", "beneficiary_id",
+                 "record_id", "step_id", "milestone_id", "serial"}
+# Covered elsewhere: a serial is not an id, see test_stock_isolation (units of another relais).
+ELSEWHERE = {"/api/v1/units/<string:serial>"}
 
-CASES = [
-    pytest.param(who, method, template, body, id=f"{who} {method} {template}")
-    for who in ("b_admin", "b_worker", "coach_b")
-    for method, template, body in ROUTES
-    # Only B's admin manages B's team; for the others B's own team routes are 403 whatever
-    # the member id (see test_api_users).
-    if who == "b_admin" or not template.startswith("/api/v1/relais/{b}")
-]
+WHO = ("admin_b", "worker_b", "coach_b")
 
 
-@pytest.mark.parametrize(("who", "method", "template", "body"), CASES)
-def test_other_tenant_ids_are_404(app, client, two, who, method, template, body):
-    url = template.format(a=two.a, b=two.b, a_worker=two.a_worker)
-    response = client.open(url, method=method, json=body, headers=two.headers[who])
-    assert_error(response, 404)
-    # Nothing changed on A's side.
-    with app.app_context():
-        worker = db.session.get(User, two.a_worker)
-        assert worker.active and worker.role == Role.RELAIS_WORKER
-        assert db.session.get(Relais, two.a).contact_phone is None
-        assert db.session.scalar(select(User).where(User.email == "intrus@example.org")) is None
+def _ids(w: SimpleNamespace) -> dict[str, int]:
+    return {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
+            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
+            "milestone": w.milestone, "session": w.training_session}
 
 
-@pytest.mark.parametrize("who", ["b_admin", "b_worker"])
-def test_relais_list_shows_only_b(client, two, who):
-    response = client.get("/api/v1/relais?q=Relais", headers=two.headers[who])
-    assert [r["id"] for r in response.json] == [two.b]
+def _fill(value, ids: dict[str, int]):
+    """Put the ids in a URL template or a JSON body ("{x}" strings become integers)."""
+    if isinstance(value, dict):
+        return {key: _fill(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value
+
+
+def _missing(ids: dict[str, int], w: SimpleNamespace) -> dict[str, int]:
+    """The same ids, A's objects replaced by an id no row has (B's own relais kept)."""
+    return {key: (value if key in ("b", "person_b", "session") else w.missing)
+            for key, value in ids.items()}
+
+
+def test_every_api_route_with_an_id_is_in_the_matrix(app):
+    placeholders = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<int:user_id>",
+                    "{order}": "<int:order_id>", "{distribution}": "<int:distribution_id>",
+                    "{person}": "<int:beneficiary_id>", "{record}": "<int:record_id>",
+                    "{step}": "<int:step_id>", "{milestone}": "<int:milestone_id>",
+                    "{session}": "<int:session_id>"}
+    covered = set()
+    for method, template, _body in ROUTES:
+        for placeholder, converter in placeholders.items():
+            template = template.replace(placeholder, converter)
+        covered.add((method, template))
+    missing = sorted(
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and TENANT_PARAMS & set(rule.arguments)
+        and rule.rule not in ELSEWHERE
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if (method, rule.rule) not in covered
+    )
+    assert missing == []
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_other_tenant_ids_answer_as_missing_ones(app, client, w, who):
+    before = snapshot_of_a(app, w)
+    ids = _ids(w)
+    leaks = []
+    for method, template, body in ROUTES:
+        answers = []
+        for values in (ids, _missing(ids, w)):
+            response = client.open(_fill(template, values), method=method, json=_fill(body, values),
+                                   headers=w.headers[who])
+            answers.append(response)
+        other, missing = answers
+        if other.status_code != missing.status_code or other.status_code not in (403, 404, 422):
+            leaks.append((method, template, other.status_code, missing.status_code))
+        elif other.status_code != 422:
+            assert_error(other, other.status_code)
+    assert leaks == []
+    assert snapshot_of_a(app, w) == before
+
+
+@pytest.mark.parametrize("who", ("admin_b", "worker_b"))
+def test_routes_b_may_use_answer_404_for_a_objects(client, w, who):
+    """Where B's role may act on its own objects, A's are plainly not found."""
+    ids = _ids(w)
+    for method, template in [
+        ("GET", "/api/v1/relais/{a}"), ("GET", "/api/v1/relais/{a}/progress"),
+        ("GET", "/api/v1/orders/{order}"), ("GET", "/api/v1/orders/{order}/delivery-note"),
+        ("GET", "/api/v1/distributions/{distribution}"),
+        ("GET", "/api/v1/distributions/{distribution}/receipt"),
+        ("GET", "/api/v1/beneficiaries/{person}"), ("GET", "/api/v1/beneficiaries/{person}/parcours"),
+        ("GET", "/api/v1/training/records/{record}/certificate"),
+        ("GET", "/api/v1/relais/{a}/coaching-sessions"),
+    ]:
+        response = client.open(_fill(template, ids), method=method, headers=w.headers[who])
+        assert response.status_code == 404, (method, template, response.status_code)
+
+
+def test_national_and_coaches_never_reach_personal_data(client, w):
+    ids = _ids(w)
+    for who in ("national", "coach_b"):
+        for template in ("/api/v1/beneficiaries/{person}", "/api/v1/distributions/{distribution}",
+                         "/api/v1/beneficiaries/{person}/export"):
+            response = client.get(_fill(template, ids), headers=w.headers[who])
+            assert response.status_code in (403, 404), (who, template, response.status_code)
+
+
+# --- lists -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["admin_b", "worker_b"])
+def test_relais_list_shows_only_b(client, w, who):
+    response = client.get("/api/v1/relais?q=Relais", headers=w.headers[who])
+    assert [r["id"] for r in response.json] == [w.b]
     assert response.headers["X-Total-Count"] == "1"
 
 
-def test_coach_list_shows_its_portfolio_only(client, two):
-    response = client.get("/api/v1/relais", headers=two.headers["coach_b"])
-    assert [r["id"] for r in response.json] == [two.b]
+def test_coach_list_shows_its_portfolio_only(client, w):
+    response = client.get("/api/v1/relais", headers=w.headers["coach_b"])
+    assert [r["id"] for r in response.json] == [w.b]
 
 
-def test_team_list_shows_only_b(client, two):
-    response = client.get(f"/api/v1/relais/{two.b}/users?per_page=200", headers=two.headers["b_admin"])
-    assert sorted(u["name"] for u in response.json) == ["Admin B", "Worker B"]
+def test_team_list_shows_only_b(client, w):
+    response = client.get(f"/api/v1/relais/{w.b}/users?per_page=200", headers=w.headers["admin_b"])
+    assert {u["id"] for u in response.json} == {w.admin_b, w.worker_b}
     assert response.headers["X-Total-Count"] == "2"
 
 
-def test_me_never_shows_another_relais(client, two):
-    me = client.get("/api/v1/me", headers=two.headers["b_worker"]).json
-    assert me["relais"]["id"] == two.b
+def test_me_never_shows_another_relais(client, w):
+    me = client.get("/api/v1/me", headers=w.headers["worker_b"]).json
+    assert me["relais"]["id"] == w.b
+
+
+def _rows(body) -> list:
+    return body["items"] if isinstance(body, dict) and "items" in body else body
+
+
+@pytest.mark.parametrize(("url", "owner"), [
+    ("/api/v1/orders", "admin_a"), ("/api/v1/distributions", "admin_a"),
+    ("/api/v1/beneficiaries", "worker_a"), ("/api/v1/accompaniments", "worker_a"),
+    ("/api/v1/training/records", "worker_a"), ("/api/v1/inventory/movements", "admin_a"),
+])
+def test_lists_of_b_never_show_a_rows(client, w, url, owner):
+    # A's own list holds its rows, so an empty table cannot pass the test.
+    own = client.get(url, headers=w.headers[owner])
+    assert own.status_code == 200 and _rows(own.json), (url, own.get_data(as_text=True))
+    for who in ("admin_b", "worker_b"):
+        response = client.get(url, headers=w.headers[who])
+        assert response.status_code == 200, (url, response.get_data(as_text=True))
+        text = response.get_data(as_text=True)
+        for leak in ("Alphonsine", "Arcachon", "Relais Alpha"):
+            assert leak not in text, (url, leak)
+        own_ids = {row.get("id") for row in _rows(own.json) if isinstance(row, dict)} - {None}
+        assert not own_ids & {row.get("id") for row in _rows(response.json) if isinstance(row, dict)}
