@@ -11,7 +11,7 @@ from flask import Flask
 from relais_platform.accounts.models import Role
 from relais_platform.extensions import db
 from relais_platform.tenants.models import Relais, RelaisStatus
-from tests.factories import bearer, make_relais, make_user, relais_data, siret
+from tests.factories import PASSWORD, bearer, make_relais, make_user, relais_data, siret
 from tests.test_api_auth import assert_error
 
 RELAIS_FIELDS = {
@@ -241,3 +241,53 @@ class TestUpdate:
                                          json={"postcode": "9999", "colour": "red"},
                                          headers=net.national), 422)
         assert set(body["errors"]) == {"postcode", "colour"}
+
+
+# --- lifecycle -----------------------------------------------------------------------
+
+
+class TestLifecycle:
+    """applied → active | rejected; active → suspended → active; active | suspended → closed;
+    rejected and closed are final."""
+
+    @staticmethod
+    def _move(client, net, relais_id: int, status: str):
+        return client.patch(f"/api/v1/relais/{relais_id}", json={"status": status},
+                            headers=net.national)
+
+    @pytest.mark.parametrize("decision", ["active", "rejected"])
+    def test_an_application_is_approved_or_rejected(self, app, client, net, decision):
+        with app.app_context():
+            applicant = make_relais(status=RelaisStatus.APPLIED).id
+        assert self._move(client, net, applicant, "suspended").status_code == 422
+        response = self._move(client, net, applicant, decision)
+        assert response.status_code == 200 and response.json["status"] == decision
+
+    @pytest.mark.parametrize(("path", "final"), [
+        (("rejected",), "rejected"), (("closed",), "closed"), (("suspended", "closed"), "closed"),
+    ])
+    def test_rejected_and_closed_are_final(self, app, client, net, path, final):
+        with app.app_context():
+            start = RelaisStatus.APPLIED if path[0] == "rejected" else RelaisStatus.ACTIVE
+            relais_id = make_relais(status=start).id
+        for status in path:
+            assert self._move(client, net, relais_id, status).status_code == 200
+        for status in ("applied", "active", "suspended", "rejected", "closed"):
+            if status == final:
+                continue
+            body = assert_error(self._move(client, net, relais_id, status), 422)
+            assert list(body["errors"]) == ["status"]
+        assert client.get(f"/api/v1/relais/{relais_id}", headers=net.national).json["status"] == final
+
+    def test_staff_of_a_closed_relais_are_shut_out_but_not_of_a_suspended_one(self, app, client, net):
+        with app.app_context():
+            relais = make_relais()
+            worker = make_user(Role.RELAIS_WORKER, relais)
+            relais_id, email, headers = relais.id, worker.email, bearer(worker)
+        credentials = {"email": email, "password": PASSWORD}
+        self._move(client, net, relais_id, "suspended")
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        assert client.post("/api/v1/auth/tokens", json=credentials).status_code == 201
+        self._move(client, net, relais_id, "closed")
+        assert_error(client.get("/api/v1/me", headers=headers), 401)
+        assert_error(client.post("/api/v1/auth/tokens", json=credentials), 401)

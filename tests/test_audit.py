@@ -15,7 +15,8 @@ from relais_platform.audit.models import AuditEntry
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.tenancy import bind_relais
-from tests.factories import make_relais, make_user
+from relais_platform.tenants.models import RelaisStatus
+from tests.factories import bearer, make_relais, make_user, relais_data
 
 
 def test_record_takes_actor_ip_and_bound_relais_from_the_request(app):
@@ -80,3 +81,56 @@ def test_relais_users_read_only_their_relais_entries(app_ctx):
     bind_relais(db.session, a_id)
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert "for_a" in actions and "for_b" not in actions and "national" not in actions
+
+
+def _entries(owner_engine) -> list:
+    with owner_engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT action, actor_id, host(ip) AS ip, relais_id, target_type, target_id, details"
+            " FROM audit_log ORDER BY id")).all()
+
+
+def test_relais_and_team_changes_are_recorded_with_who_where_and_what(app, client, owner_engine):
+    """Relais creation, profile and status changes, invitations, role and status changes of a
+    member: each leaves who, from which IP, for which relais, on which target, what changed."""
+    with app.app_context():
+        national = make_user(Role.NATIONAL)
+        national_id, headers = national.id, bearer(national)
+    created = client.post("/api/v1/relais", headers=headers, json=relais_data(name="Relais audité"))
+    relais_id = created.json["id"]
+    client.patch(f"/api/v1/relais/{relais_id}", headers=headers, json={"city": "Talence"})
+    client.patch(f"/api/v1/relais/{relais_id}", headers=headers, json={"status": "suspended"})
+    invited = client.post(f"/api/v1/relais/{relais_id}/users", headers=headers,
+                          json={"email": "nouvelle@example.org", "name": "Nouvelle",
+                                "role": "relais_worker"})
+    member_id = invited.json["id"]
+    client.patch(f"/api/v1/relais/{relais_id}/users/{member_id}", headers=headers,
+                 json={"role": "relais_admin"})
+    client.patch(f"/api/v1/relais/{relais_id}/users/{member_id}", headers=headers,
+                 json={"active": False})
+
+    recorded = {row.action: row for row in _entries(owner_engine)}
+    expected = {
+        "relais_created": ("relais", relais_id, {}),
+        "relais_updated": ("relais", relais_id, {"city": ["Bordeaux", "Talence"]}),
+        "relais_status_changed": ("relais", relais_id,
+                                  {"from": "active", "to": "suspended", "reason": None}),
+        "user_invited": ("users", member_id, {"role": "relais_worker"}),
+        "role_changed": ("users", member_id, {"from": "relais_worker", "to": "relais_admin"}),
+        "user_deactivated": ("users", member_id, {}),
+    }
+    for action, (target_type, target_id, details) in expected.items():
+        row = recorded[action]
+        assert (row.actor_id, row.ip, row.relais_id) == (national_id, "127.0.0.1", relais_id), action
+        assert (row.target_type, row.target_id, row.details) == (target_type, target_id, details), action
+
+
+def test_a_refused_change_leaves_no_entry(app, client, owner_engine):
+    with app.app_context():
+        relais = make_relais(status=RelaisStatus.CLOSED)
+        relais_id, headers = relais.id, bearer(make_user(Role.NATIONAL))
+    response = client.patch(f"/api/v1/relais/{relais_id}", headers=headers,
+                            json={"city": "Talence", "status": "active"})
+    assert response.status_code == 422
+    assert [row.action for row in _entries(owner_engine)
+            if row.action.startswith("relais_")] == ["relais_created"]

@@ -1,7 +1,11 @@
 """Tenant isolation on the web pages: a user of relais B never reaches relais A's objects.
 
 Every web route taking the id of a relais or of a relais member answers 404 (never 403, which
-would confirm the object exists), and B's lists never show A's rows.
+would confirm the object exists), and B's lists never show A's rows. The second half covers
+every other domain (training and coaching, orders and payments, distributions,
+beneficiaries): B's admin, worker and coach get for A's ids exactly what they get for an id
+no row has — 404, or 403 where their role may not use the page at all — and
+`test_every_web_route_with_an_id_is_in_the_matrix` keeps the matrix complete.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
 from relais_platform.tenants.models import Relais, RelaisStatus
 from tests.factories import make_relais, make_user, relais_data
+from tests.isolation_world import browser, build_world, snapshot_of_a
 from tests.test_web_support import build, login_as, make_signed_relais, query, text
 
 # (method, url template, form data): {a} is relais A, {b} relais B, {ua} a member of A.
@@ -48,17 +53,6 @@ def tenants(app):
 
 def _url(template: str, ids: dict[str, int]) -> str:
     return template.format(**ids)
-
-
-def test_every_web_route_with_a_tenant_id_is_in_the_matrix(app):
-    covered = {template.replace("{a}", "<int:relais_id>").replace("{b}", "<int:relais_id>")
-               .replace("{ua}", "<int:user_id>") for _method, template, _data in ROUTES}
-    with_ids = {
-        rule.rule for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith(("tenants.", "accounts."))
-        and ({"relais_id", "user_id"} & set(rule.arguments))
-    }
-    assert with_ids <= covered
 
 
 @pytest.mark.parametrize("who", ["admin_b", "worker_b"])
@@ -104,3 +98,160 @@ def test_applicant_relais_is_invisible_to_other_relais(app, tenants):
     client = login_as(app, tenants["admin_b"])
     assert client.get(f"/relais/{applicant.id}").status_code == 404
     assert "Candidat secret" not in text(client.get("/"))
+
+
+# --- every domain ------------------------------------------------------------------------
+
+# (method, url template, form data) on the world of tests/isolation_world.py; "{x}" values
+# in the form are A's ids. Routes with the id in the form only are "body" routes.
+WORLD_ROUTES = [
+    # training and coaching
+    ("GET", "/training/relais/{a}", None),
+    ("POST", "/training/relais/{a}/coach", {"coach_id": ""}),
+    ("POST", "/training/relais/{a}/path", {"module_codes": ""}),
+    ("POST", "/training/relais/{a}/coaching-sessions", {"date": "2026-01-10", "kind": "phone"}),
+    ("POST", "/training/relais/{a}/next-steps/{step}", {"done": "1"}),
+    ("POST", "/training/relais/{b}/next-steps/{step}", {"done": "1"}),
+    ("POST", "/training/relais/{a}/milestones", {"title": "Intrus", "due_date": "2026-03-01"}),
+    ("POST", "/training/relais/{a}/milestones/{milestone}", {"done": "1"}),
+    ("POST", "/training/relais/{b}/milestones/{milestone}", {"done": "1"}),
+    ("GET", "/training/records/{record}/certificate.pdf", None),
+    ("POST", "/training/sessions/{session}/enrol", {"user_id": "{ua}"}),
+    ("POST", "/training/sessions/{session}/cancel", {"user_id": "{ua}"}),
+    # orders and payments
+    ("GET", "/stock/orders/{order}", None),
+    ("GET", "/stock/orders/{order}/edit", None),
+    ("POST", "/stock/orders/{order}/edit", {"qty-REC-ISO": "1"}),
+    ("POST", "/stock/orders/{order}/submit", {}),
+    ("POST", "/stock/orders/{order}/cancel", {"reason": "intrus"}),
+    ("POST", "/stock/orders/{order}/allocation", {"qty-REC-ISO": "1"}),
+    ("POST", "/stock/orders/{order}/checkout", {}),
+    ("POST", "/stock/orders/{order}/payments", {"amount_cents": "100", "reference": "VIR-1"}),
+    ("POST", "/stock/orders/{order}/invoice", {}),
+    ("GET", "/stock/orders/{order}/shipment", None),
+    ("POST", "/stock/orders/{order}/shipment", {}),
+    ("GET", "/stock/orders/{order}/receipt", None),
+    ("POST", "/stock/orders/{order}/receipt", {"received-REC-ISO": "2"}),
+    ("POST", "/stock/orders/{order}/close", {}),
+    ("GET", "/stock/orders/{order}/delivery-note.pdf", None),
+    # distributions
+    ("GET", "/distributions/{distribution}", None),
+    ("POST", "/distributions/{distribution}/cancel", {"reason": "intrus"}),
+    ("POST", "/distributions/{distribution}/warranty-return", {"outcome": "returned"}),
+    ("GET", "/distributions/{distribution}/receipt", None),
+    ("GET", "/distributions/{distribution}/receipt.pdf", None),
+    ("POST", "/distributions/new", {"sku": "REC-ISO", "price_cents": "0", "beneficiary_id": "{person}"}),
+    # beneficiaries and accompaniment
+    ("GET", "/beneficiaires/{person}", None),
+    ("GET", "/beneficiaires/{person}/modifier", None),
+    ("POST", "/beneficiaires/{person}/modifier", {"first_name": "Intrus", "last_name": "X"}),
+    ("POST", "/beneficiaires/{person}/diagnostic", {"level": "debutant"}),
+    ("GET", "/beneficiaires/{person}/export.json", None),
+    ("GET", "/beneficiaires/{person}/effacer", None),
+    ("POST", "/beneficiaires/{person}/effacer", {}),
+    ("GET", "/beneficiaires/{person}/fusionner?merge_id={person_b}", None),
+    ("POST", "/beneficiaires/{person}/fusionner", {"merge_id": "{person_b}"}),
+    ("GET", "/beneficiaires/{person_b}/fusionner?merge_id={person}", None),
+    ("POST", "/beneficiaires/accompagnement/nouvelle-seance",
+     {"kind": "permanence", "date": "2026-01-20", "duration_minutes": "60",
+      "beneficiary_ids": "{person}"}),
+]
+
+TENANT_PARAMS = {"relais_id", "user_id", "order_id", "distribution_id", "beneficiary_id",
+                 "record_id", "step_id", "milestone_id"}
+PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<int:user_id>",
+                "{order}": "<int:order_id>", "{distribution}": "<int:distribution_id>",
+                "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",
+                "{record}": "<int:record_id>", "{step}": "<int:step_id>",
+                "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>"}
+
+
+def _rule_of(template: str) -> str:
+    path = template.split("?")[0]
+    for placeholder, converter in PLACEHOLDERS.items():
+        path = path.replace(placeholder, converter)
+    return path.replace(".json", ".<fmt>")
+
+
+def test_every_web_route_with_an_id_is_in_the_matrix(app):
+    covered = {(method, _rule_of(template)) for method, template, _data in ROUTES + WORLD_ROUTES}
+    missing = sorted(
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if not rule.rule.startswith("/api/") and TENANT_PARAMS & set(rule.arguments)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if (method, rule.rule) not in covered
+    )
+    assert missing == []
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        return build_world()
+
+
+def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
+    ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
+           "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
+           "milestone": w.milestone, "session": w.training_session}
+    if missing:
+        ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
+    return ids
+
+
+def _answer(client, method: str, template: str, data, ids: dict[str, int]) -> tuple:
+    """Status, redirect target and flashed messages: everything the page tells."""
+    form = {key: value.format(**ids) for key, value in (data or {}).items()}
+    response = client.open(template.format(**ids), method=method, data=form)
+    with client.session_transaction() as session:
+        flashes = session.pop("_flashes", [])
+    return response.status_code, response.headers.get("Location"), flashes
+
+
+@pytest.mark.parametrize("who", ["admin_b", "worker_b", "coach_b"])
+def test_other_tenant_ids_answer_as_missing_ones(app, world, who):
+    before = snapshot_of_a(app, world)
+    client = browser(app, world.session_ids[who])
+    ids, missing_ids = _world_ids(world), _world_ids(world, missing=True)
+    leaks = []
+    for method, template, data in WORLD_ROUTES:
+        other = _answer(client, method, template, data, ids)
+        missing = _answer(client, method, template, data, missing_ids)
+        in_path = any(p in template.split("?")[0] for p in PLACEHOLDERS if p != "{session}")
+        allowed = (403, 404) if in_path else (302, 303, 403, 404, 422)
+        if other != missing or other[0] not in allowed:
+            leaks.append((method, template, other, missing))
+    assert leaks == []
+    assert snapshot_of_a(app, world) == before
+
+
+@pytest.mark.parametrize("who", ["admin_b", "worker_b"])
+def test_world_pages_b_may_use_answer_404_for_a_objects(app, world, who):
+    client = browser(app, world.session_ids[who])
+    ids = _world_ids(world)
+    for template in ("/stock/orders/{order}", "/distributions/{distribution}",
+                     "/distributions/{distribution}/receipt", "/beneficiaires/{person}",
+                     "/training/records/{record}/certificate.pdf"):
+        response = client.get(template.format(**ids))
+        assert response.status_code == 404, (template, response.status_code)
+
+
+@pytest.mark.parametrize("path", ["/stock/orders", "/distributions/", "/beneficiaires/",
+                                  "/beneficiaires/accompagnement", "/stock/inventory",
+                                  "/training/me", "/"])
+def test_world_lists_of_b_never_show_a_rows(app, world, path):
+    for who in ("admin_b", "worker_b"):
+        response = browser(app, world.session_ids[who]).get(path)
+        assert response.status_code in (200, 403), (who, path, response.status_code)
+        for leak in ("Relais Alpha", "Arcachon", "Alphonsine", "Arcachonnaise"):
+            assert leak not in text(response), (who, path, leak)
+
+
+def test_coach_pages_show_its_portfolio_only(app, world):
+    client = browser(app, world.session_ids["coach_b"])
+    for path in ("/", "/coaching/"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert "Relais Beta" in text(response), path
+        assert "Relais Alpha" not in text(response), path
