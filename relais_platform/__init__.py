@@ -95,6 +95,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(views_distributions.bp)
     rest_api.register_blueprint(api_distributions.blp, url_prefix="/api/v1")
     csrf.exempt(api_distributions.blp)
+    from relais_platform.reporting import api as reporting_api
+    from relais_platform.reporting import views as reporting_views
+
+    app.register_blueprint(reporting_views.bp)
+    rest_api.register_blueprint(reporting_api.blp, url_prefix="/api/v1")
+    csrf.exempt(reporting_api.blp)
 
 
 def _register_unit_of_work(app: Flask) -> None:

@@ -1,0 +1,222 @@
+"""Exports of the annual bilan (PDF for funders, XLSX, CSV), built by an RQ job.
+
+The request stores a `ReportExport` row and queues the job after commit (202 with the row's
+address). The job mirrors its progress in `job.meta` and in the row (committed as it goes,
+so the page's progress bar moves), then stores the file in the row. Only the user who asked
+may read the status or download the file (anyone else: 404). Files are purged after
+`RETENTION` by a daily job. Like the page, an export holds aggregates only: no name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from rq import Retry, get_current_job
+from sqlalchemy import delete, select
+
+from relais_platform import jobs
+from relais_platform.accounts.models import User
+from relais_platform.audit import services as audit
+from relais_platform.audit.services import network_access
+from relais_platform.domain import Conflict, NotFound, ValidationFailed
+from relais_platform.extensions import db
+from relais_platform.orm import utcnow
+from relais_platform.reporting.bilan import CATEGORY_ORDER, annual_bilan, parse_year, resolve_scope
+from relais_platform.reporting.models import ExportStatus, ReportExport
+
+FORMATS = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+RETENTION = timedelta(days=7)
+# Spreadsheets run cells starting with these as formulas (product names are free text).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+INDICATORS: tuple[tuple[str, Any], ...] = (
+    ("beneficiaries", _l("Personnes accompagnées")),
+    ("beneficiaries_named", _l("dont personnes inscrites (comptées une fois)")),
+    ("beneficiaries_anonymous", _l("dont participations et remises anonymes")),
+    ("new_beneficiaries", _l("Nouvelles personnes inscrites")),
+    ("parcours_completed", _l("Parcours terminés")),
+    ("accompaniment_sessions", _l("Séances d'accompagnement")),
+    ("accompaniment_hours", _l("Heures d'accompagnement (durée × participants)")),
+    ("events", _l("Événements organisés")),
+    ("event_participants", _l("Participants aux événements")),
+    ("governance_participations", _l("Participations aux instances de gouvernance")),
+    ("professionals_trained", _l("Professionnels formés")),
+    ("relais_active", _l("Relais actifs")),
+)
+CATEGORY_LABELS: dict[str, Any] = {
+    "sims": _l("Cartes SIM"), "recharges": _l("Recharges"), "devices": _l("Équipements"),
+    "kits": _l("Kits Connect Refugees"), "other": _l("Autres"),
+}
+
+
+def indicator_rows(bilan: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    """(key, label, this year, previous year) for the figures shown everywhere."""
+    previous = bilan["previous_year"]
+    rows = [(key, str(label), bilan[key], previous[key]) for key, label in INDICATORS]
+    for key in CATEGORY_ORDER:
+        rows.append((f"category:{key}", _("Distribués — %(what)s", what=CATEGORY_LABELS[key]),
+                     bilan["distributions_by_category"][key], previous["distributions_by_category"][key]))
+    rows.append(("connect_refugees", _("Distribués dans le programme Connect Refugees"),
+                 bilan["connect_refugees"]["programme"], previous["connect_refugees"]["programme"]))
+    return rows
+
+
+def product_rows(bilan: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(sku, this year, previous year) for every product distributed in either year."""
+    current, previous = bilan["distributions"], bilan["previous_year"]["distributions"]
+    return [(sku, current.get(sku, 0), previous.get(sku, 0)) for sku in sorted(set(current) | set(previous))]
+
+
+# --- requests (web and API) ---------------------------------------------------------------
+
+
+def request_export(actor: User, year_value: Any, fmt: Any, filters: dict[str, Any]) -> ReportExport:
+    """Check the request (422, or 404 outside the actor's reach), store it, queue the job."""
+    errors: dict[str, list[str]] = {}
+    try:
+        year = parse_year(year_value)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if fmt not in FORMATS:
+        errors["format"] = [_("Choisissez le format pdf, xlsx ou csv.")]
+    if errors:
+        raise ValidationFailed(errors)
+    scope = resolve_scope(actor, **filters)
+    export = ReportExport(requested_by_id=actor.id, relais_id=actor.relais_id, year=year, format=fmt,
+                          scope=scope.filters)
+    db.session.add(export)
+    db.session.flush()
+    audit.record("bilan_export_requested", target=export,
+                 details={"year": year, "format": fmt, "scope": scope.kind, **scope.filters})
+    jobs.enqueue_after_commit(build_export, export.id, relais_id=actor.relais_id, queue_name="reports",
+                              retry=Retry(max=2, interval=[10, 60]))
+    return export
+
+
+def get_export(actor: User, export_id: int) -> ReportExport:
+    """The actor's own export; anyone else's, or a purged one, is not found."""
+    export = db.session.scalar(select(ReportExport).where(ReportExport.id == export_id,
+                                                          ReportExport.requested_by_id == actor.id))
+    if export is None:
+        raise NotFound(_("Export introuvable."))
+    return export
+
+
+def file_of(export: ReportExport) -> tuple[str, str, bytes]:
+    if export.status != ExportStatus.FINISHED or export.content is None:
+        raise Conflict(_("L'export n'est pas encore prêt."))
+    audit.record("bilan_export_downloaded", target=export)
+    return export.filename or f"bilan-{export.year}.{export.format}", export.mimetype or "", export.content
+
+
+def status_of(export: ReportExport) -> dict[str, Any]:
+    return {"id": export.id, "status": export.status.value, "progress": export.progress,
+            "year": export.year, "format": export.format, "filters": export.scope,
+            "created_at": export.created_at, "finished_at": export.finished_at, "error": export.error}
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+def _progress(export: ReportExport, percent: int, status: ExportStatus = ExportStatus.RUNNING) -> None:
+    """Mirror the job's progress in job.meta and in the row, committed at once for the UI."""
+    job = get_current_job()
+    if job is not None:
+        job.meta["progress"] = percent
+        job.save_meta()
+    export.progress = percent
+    export.status = status
+    db.session.commit()
+
+
+def build_export(export_id: int) -> int:
+    """Job (bound to the requester's relais, or unbound for national and coach users)."""
+    export = db.session.scalar(select(ReportExport).where(ReportExport.id == export_id))
+    if export is None:  # purged before it ran
+        return 0
+    actor = db.session.get(User, export.requested_by_id)
+    export.error = None
+    _progress(export, 5)
+    try:
+        scope = resolve_scope(actor, **export.scope)
+        bilan = annual_bilan(scope, export.year)
+        _progress(export, 50)
+        content = render(bilan, export.format)
+        _progress(export, 90)
+    except Exception as exc:
+        db.session.rollback()
+        export.status, export.error = ExportStatus.FAILED, type(exc).__name__
+        db.session.commit()
+        raise
+    export.content = content
+    export.mimetype = FORMATS[export.format]
+    export.filename = f"bilan-{export.year}-{scope.kind}.{export.format}"
+    export.finished_at = utcnow()
+    _progress(export, 100, ExportStatus.FINISHED)
+    return len(content)
+
+
+def purge_old_exports() -> int:
+    """Daily: forget exports (and their files) older than RETENTION. Returns the count."""
+    network_access(None, reason="purge of old bilan exports")
+    result = db.session.execute(delete(ReportExport).where(ReportExport.created_at < utcnow() - RETENTION))
+    return result.rowcount or 0
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _table(bilan: dict[str, Any]) -> Iterable[list[Any]]:
+    year, previous = bilan["year"], bilan["previous_year"]["year"]
+    yield [_("Bilan annuel"), bilan["scope_label"]]
+    yield [_("Indicateur"), str(year), str(previous)]
+    for _key, label, current, before in indicator_rows(bilan):
+        yield [label, current, before]
+    yield []
+    yield [_("Produit (référence)"), str(year), str(previous)]
+    for sku, current, before in product_rows(bilan):
+        yield [_cell(sku), current, before]
+
+
+def render(bilan: dict[str, Any], fmt: str) -> bytes:
+    if fmt == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=";").writerows(_table(bilan))
+        # The BOM lets spreadsheet software read the accents right.
+        return buffer.getvalue().encode("utf-8-sig")
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = str(bilan["year"])
+        for row in _table(bilan):
+            sheet.append([_cell(v) for v in row])
+        sheet.column_dimensions["A"].width = 58
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()
+    from weasyprint import HTML
+
+    from relais_platform.reporting.presentation import charts_of
+
+    html = render_template("reporting/bilan_pdf.html", bilan=bilan, rows=indicator_rows(bilan),
+                           products=product_rows(bilan), charts=charts_of(bilan), generated_at=utcnow())
+    return HTML(string=html).write_pdf()
