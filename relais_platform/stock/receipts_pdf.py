@@ -7,6 +7,8 @@ interface speaks French and English, while receipts speak the beneficiaries' lan
 for a translator to check. Right-to-left languages set `dir="rtl"`; the page uses DejaVu
 Sans (Debian's fonts-dejavu-core), which carries Arabic-script glyphs including the
 Persian letters of Dari, and WeasyPrint shapes them with HarfBuzz. No web font, no CDN.
+The styles are one static file, linked by the web page (the CSP refuses inline styles)
+and handed to WeasyPrint for the PDF. (Pashto would need another font: DejaVu lacks ۍ.)
 
 The receipt names no one: the person holds it, and the relais' records keep the link.
 """
@@ -15,16 +17,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from babel.numbers import format_currency
 from flask import render_template
 from flask_babel import gettext as _
 
 from relais_platform.domain import ValidationFailed
-from relais_platform.stock.models import Distribution, Programme
+from relais_platform.stock.models import Distribution
 from relais_platform.tenants.models import Relais
 
 RTL = frozenset({"ar", "fa"})
+# The html `lang` of each receipt language: "fa" is Dari, the Persian of Afghanistan.
+LANG_TAGS = {"fr": "fr", "en": "en", "ar": "ar", "uk": "uk", "fa": "fa-AF"}
+STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "css" / "receipt.css"
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية", "uk": "Українська", "fa": "دری (Dari)"}
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -92,6 +98,10 @@ class Receipt:
     def direction(self) -> str:
         return "rtl" if self.lang in RTL else "ltr"
 
+    @property
+    def lang_tag(self) -> str:
+        return LANG_TAGS[self.lang]
+
 
 def language(value: str | None) -> str:
     lang = (value or "fr").strip().lower()
@@ -121,10 +131,10 @@ def filename(distribution: Distribution, lang: str) -> str:
 def render_html(receipt: Receipt, *, web: bool = False) -> str:
     """The receipt page; `web` adds the language choice and the PDF link (not printed)."""
     return render_template("distributions/receipt.html", receipt=receipt, r=receipt.texts, web=web,
-                           language_names=LANGUAGE_NAMES, programmes=Programme)
+                           language_names=LANGUAGE_NAMES, lang_tags=LANG_TAGS)
 
 
 def render_pdf(receipt: Receipt) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
-    return HTML(string=render_html(receipt)).write_pdf()
+    return HTML(string=render_html(receipt)).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))])
