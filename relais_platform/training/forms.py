@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
+    DecimalField,
     IntegerField,
     RadioField,
     SelectField,
@@ -14,9 +16,33 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from relais_platform.training.models import CoachingKind
+from relais_platform.tenants.forms import CheckboxesField
+from relais_platform.training.models import CoachingKind, ModuleFormat
+
+FORMAT_LABELS = {
+    ModuleFormat.IN_PERSON.value: _l("En présentiel"),
+    ModuleFormat.REMOTE.value: _l("À distance"),
+    ModuleFormat.ELEARNING.value: _l("E-learning"),
+}
+
+
+class ModuleForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)],
+                       render_kw={"autocomplete": "off"})
+    title = StringField(_l("Intitulé"), validators=[DataRequired(), Length(max=200)])
+    duration_hours = DecimalField(_l("Durée (heures)"), places=1,
+                                  validators=[DataRequired(), NumberRange(min=0.5, max=9999)])
+    format = SelectField(_l("Format"), choices=[SelectChoice(k, v) for k, v in FORMAT_LABELS.items()])
+    objectives = TextAreaField(_l("Objectifs"), validators=[Optional()])
+    prerequisites = TextAreaField(_l("Prérequis"), validators=[Optional()])
+    core = BooleanField(_l("Module du parcours réseau (exigé par défaut de chaque relais)"))
+    active = BooleanField(_l("Proposé au catalogue"), default=True)
+
+
+class PathForm(FlaskForm):
+    module_codes = CheckboxesField(_l("Modules exigés"))
 
 
 class SessionForm(FlaskForm):

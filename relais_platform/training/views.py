@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -17,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -25,6 +28,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.audit.services import network_access
 from relais_platform.domain import DomainError, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.tenants.models import Relais
 from relais_platform.training import (
     attendance,
     catalogue,
@@ -43,10 +47,13 @@ from relais_platform.training.forms import (
     CoachingSessionForm,
     EnrolForm,
     MilestoneForm,
+    ModuleForm,
+    PathForm,
     SessionForm,
     SurveyForm,
 )
 from relais_platform.training.models import EnrolmentStatus
+from relais_platform.training.models import ModuleFormat as Format
 
 bp = Blueprint("training", __name__, template_folder="templates")
 
@@ -57,6 +64,16 @@ FOLLOWERS = (Role.NATIONAL, Role.COACH)
 def _flash_error(exc: DomainError) -> None:
     messages = [m for field_messages in exc.errors.values() for m in field_messages]
     flash(" ".join(messages) or exc.message, "error")
+
+
+def _add_errors(form: FlaskForm, errors: Mapping[str, list[str]]) -> None:
+    """A service's field errors shown on the form's fields (the rest above the form)."""
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.extend(messages)
 
 
 # --- training ---------------------------------------------------------------------------
@@ -78,15 +95,37 @@ def index() -> Any:
                 network_access(None, reason="training catalogue")
                 session = catalogue.create_session(current_user, data)
             except ValidationFailed as exc:
-                _flash_error(exc)
+                _add_errors(form, exc.errors)
             else:
                 flash(_("Session publiée."), "success")
                 return redirect(url_for(".session_detail", session_id=session.id))
     mine = {}
     if current_user.role in STAFF:
         mine = {e.session_id: e for e in enrolments.enrolments_of_user(current_user.id)}
-    return render_template("training/index.html", title=_("Formations"), modules=modules,
+    page = render_template("training/index.html", title=_("Formations"), modules=modules,
                            sessions=catalogue.list_sessions(upcoming_only=True), mine=mine, form=form)
+    return page, 422 if form is not None and form.errors else 200
+
+
+@bp.route("/training/modules/", methods=["GET", "POST"])
+@roles_required(Role.NATIONAL)
+def modules() -> Any:
+    """The national team creates a module, or edits one by its code (`?code=`)."""
+    network_access(None, reason="training catalogue")
+    existing = catalogue.module_by_code(request.args.get("code", "")) if request.method == "GET" else None
+    form = ModuleForm(obj=existing, format=existing.format.value if existing else Format.IN_PERSON.value)
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        try:
+            module = catalogue.save_module(data)
+        except ValidationFailed as exc:
+            _add_errors(form, exc.errors)
+        else:
+            flash(_("Module %(code)s enregistré.", code=module.code), "success")
+            return redirect(url_for(".modules"))
+    page = render_template("training/modules.html", title=_("Modules de formation"), form=form,
+                           modules=catalogue.list_modules(include_inactive=True), editing=existing)
+    return page, 422 if form.errors else 200
 
 
 @bp.get("/training/sessions/<int:session_id>")
@@ -165,21 +204,25 @@ def save_attendance(session_id: int) -> Response:
 @roles_required(*STAFF)
 def my_training() -> Any:
     form = SurveyForm()
+    refused = False
     if form.validate_on_submit():
         try:
             attendance.submit_survey(current_user, request.form.get("session_id", type=int) or 0,
                                      form.rating.data, form.comment.data)
         except DomainError as exc:
             _flash_error(exc)
+            refused = True
         else:
             flash(_("Merci pour votre avis."), "success")
             return redirect(url_for(".my_training"))
     records = attendance.records_of(current_user.id)
-    return render_template(
+    page = render_template(
         "training/me.html", title=_("Mes formations"), form=form, records=records,
         surveyed=attendance.surveyed_record_ids([r.id for r in records]),
         enrolments=enrolments.enrolments_of_user(current_user.id), Status=EnrolmentStatus,
+        posted_session=request.form.get("session_id", type=int) if refused or form.errors else None,
     )
+    return page, 422 if refused or form.errors else 200
 
 
 @bp.get("/training/records/<int:record_id>/certificate.pdf")
@@ -213,62 +256,85 @@ def own_progress() -> Response:
     return redirect(url_for(".relais_progress", relais_id=current_user.relais_id))
 
 
-@bp.get("/training/relais/<int:relais_id>")
-@login_required
-def relais_progress(relais_id: int) -> str:
-    relais = reach_relais(current_user, relais_id, reason="relais progress")
+def _relais_page(relais: Relais, *, session_form: CoachingSessionForm | None = None,
+                 milestone_form: MilestoneForm | None = None, path_form: PathForm | None = None,
+                 coach_form: CoachForm | None = None) -> tuple[str, int]:
+    """The relais' progress page; a refused form comes back filled in with its errors (422)."""
     view = progress.relais_overview(relais)
     sessions = coaching.coaching_sessions(relais)
     writer = coaching.can_write(current_user, relais)
-    coach_form = None
     if current_user.role == Role.NATIONAL:
-        coach_form = CoachForm(coach_id=relais.coach_id or 0)
+        coach_form = coach_form or CoachForm(coach_id=relais.coach_id or 0)
         coach_form.coach_id.choices = [SelectChoice(0, _("Aucun coach"))] + [
             SelectChoice(c.id, c.name) for c in dashboard.coaches() if c.active]
-    return render_template(
+    if writer:
+        session_form = session_form or CoachingSessionForm(formdata=None)
+        milestone_form = milestone_form or MilestoneForm(formdata=None)
+        path_form = path_form or PathForm(formdata=None, module_codes=view.training.required)
+        path_form.module_codes.choices = [SelectChoice(m.code, f"{m.code} — {m.title}")
+                                          for m in catalogue.list_modules()]
+    forms = [f for f in (session_form, milestone_form, path_form, coach_form) if f is not None]
+    page = render_template(
         "training/relais.html", title=relais.name, relais=relais, view=view,
         people=paths.people_progress(relais.id, view.training.required),
         sessions=sessions, notes=coaching.notes_for(current_user, sessions),
         show_notes=coaching.can_read_notes(current_user), writer=writer,
-        session_form=CoachingSessionForm() if writer else None,
-        milestone_form=MilestoneForm() if writer else None, coach_form=coach_form,
+        session_form=session_form if writer else None, milestone_form=milestone_form if writer else None,
+        path_form=path_form if writer else None, coach_form=coach_form, forms=forms,
     )
+    return page, 422 if any(f.errors for f in forms) else 200
+
+
+@bp.get("/training/relais/<int:relais_id>")
+@login_required
+def relais_progress(relais_id: int) -> Any:
+    return _relais_page(reach_relais(current_user, relais_id, reason="relais progress"))
 
 
 @bp.post("/training/relais/<int:relais_id>/coach")
 @roles_required(Role.NATIONAL)
-def assign_coach(relais_id: int) -> Response:
+def assign_coach(relais_id: int) -> Any:
     relais = reach_relais(current_user, relais_id, reason="coach assignment")
+    form = CoachForm()
     try:
-        coaching.assign_coach(relais, request.form.get("coach_id", type=int) or None)
-    except DomainError as exc:
-        _flash_error(exc)
-    else:
-        flash(_("Coach enregistré."), "success")
+        if form.coach_id.data is None:  # not a number: never read as "no coach"
+            raise ValidationFailed.field("coach_id", _("Choisissez un coach actif."))
+        coaching.assign_coach(relais, form.coach_id.data or None)
+    except ValidationFailed as exc:
+        form.coach_id.errors = exc.errors.get("coach_id", [exc.message])
+        return _relais_page(relais, coach_form=form)
+    flash(_("Coach enregistré."), "success")
     return redirect(url_for(".relais_progress", relais_id=relais_id))
+
+
+def _writer_or_403(relais: Relais) -> None:
+    if not coaching.can_write(current_user, relais):
+        abort(403)
 
 
 @bp.post("/training/relais/<int:relais_id>/coaching-sessions")
 @roles_required(*FOLLOWERS)
-def log_coaching_session(relais_id: int) -> Response:
+def log_coaching_session(relais_id: int) -> Any:
     relais = reach_relais(current_user, relais_id, reason="coaching session")
+    _writer_or_403(relais)
     form = CoachingSessionForm()
-    if not form.validate_on_submit():
-        flash(_("Indiquez au moins la date et le type de rendez-vous."), "error")
-        return redirect(url_for(".relais_progress", relais_id=relais_id))
-    steps = []
-    if form.step_text.data:
-        steps.append({"text": form.step_text.data, "owner": form.step_owner.data,
-                      "due_date": form.step_due_date.data})
-    try:
-        coaching.create_coaching_session(current_user, relais, {
-            "date": form.date.data, "kind": form.kind.data, "topics": form.topics.data,
-            "notes": form.notes.data, "next_steps": steps})
-    except DomainError as exc:
-        _flash_error(exc)
-    else:
-        flash(_("Rendez-vous enregistré."), "success")
-    return redirect(url_for(".relais_progress", relais_id=relais_id))
+    if form.validate_on_submit():
+        steps = []
+        if form.step_text.data or form.step_due_date.data or form.step_owner.data:
+            steps.append({"text": form.step_text.data, "owner": form.step_owner.data,
+                          "due_date": form.step_due_date.data})
+        try:
+            coaching.create_coaching_session(current_user, relais, {
+                "date": form.date.data, "kind": form.kind.data, "topics": form.topics.data,
+                "notes": form.notes.data, "next_steps": steps})
+        except ValidationFailed as exc:
+            _add_errors(form, {("step_text" if k.endswith(".text") else "step_due_date"
+                                if k.endswith(".due_date") else k): v for k, v in exc.errors.items()})
+        else:
+            flash(_("Rendez-vous enregistré."), "success")
+            return redirect(url_for(".relais_progress", relais_id=relais_id))
+    return _relais_page(relais,
+                        session_form=form)
 
 
 @bp.post("/training/relais/<int:relais_id>/next-steps/<int:step_id>")
@@ -281,16 +347,21 @@ def next_step_done(relais_id: int, step_id: int) -> Response:
 
 @bp.post("/training/relais/<int:relais_id>/milestones")
 @roles_required(*FOLLOWERS)
-def add_milestone(relais_id: int) -> Response:
+def add_milestone(relais_id: int) -> Any:
     relais = reach_relais(current_user, relais_id, reason="coaching milestone")
+    _writer_or_403(relais)
     form = MilestoneForm()
     if form.validate_on_submit():
-        coaching.add_milestone(current_user, relais, {"title": form.title.data,
-                                                      "due_date": form.due_date.data})
-        flash(_("Jalon ajouté."), "success")
-    else:
-        flash(_("Donnez un intitulé au jalon."), "error")
-    return redirect(url_for(".relais_progress", relais_id=relais_id))
+        try:
+            coaching.add_milestone(current_user, relais, {"title": form.title.data,
+                                                          "due_date": form.due_date.data})
+        except ValidationFailed as exc:
+            _add_errors(form, exc.errors)
+        else:
+            flash(_("Jalon ajouté."), "success")
+            return redirect(url_for(".relais_progress", relais_id=relais_id))
+    return _relais_page(relais,
+                        milestone_form=form)
 
 
 @bp.post("/training/relais/<int:relais_id>/milestones/<int:milestone_id>")
@@ -299,6 +370,25 @@ def milestone_done(relais_id: int, milestone_id: int) -> Response:
     relais = reach_relais(current_user, relais_id, reason="coaching milestone")
     coaching.set_milestone_done(current_user, relais, milestone_id, request.form.get("done") == "1")
     return redirect(url_for(".relais_progress", relais_id=relais_id))
+
+
+@bp.post("/training/relais/<int:relais_id>/path")
+@roles_required(*FOLLOWERS)
+def set_path(relais_id: int) -> Any:
+    relais = reach_relais(current_user, relais_id, reason="relais training path")
+    _writer_or_403(relais)
+    form = PathForm()
+    form.module_codes.choices = [SelectChoice(m.code, m.code) for m in catalogue.list_modules()]
+    if form.validate_on_submit():
+        try:
+            paths.set_path(relais, form.module_codes.data or [])
+        except ValidationFailed as exc:
+            _add_errors(form, exc.errors)
+        else:
+            flash(_("Parcours de formation enregistré."), "success")
+            return redirect(url_for(".relais_progress", relais_id=relais_id))
+    return _relais_page(relais,
+                        path_form=form)
 
 
 def _dashboard_query() -> dashboard.DashboardQuery:
