@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.beneficiaries.demo import load_demo_beneficiaries
-from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary
+from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary, Diagnostic
 from relais_platform.extensions import db
+from relais_platform.orm import utcnow
 from relais_platform.tenancy import TenantScope, tenant_session
 from tests.factories import make_beneficiary, make_relais, make_user
 from tests.test_beneficiaries_privacy import login_as
@@ -63,6 +64,25 @@ def test_create_form_warns_of_a_duplicate_then_creates_on_confirmation(app, rela
     assert created.status_code == 302
     detail = client.get(created.headers["Location"])
     assert detail.status_code == 200 and "Diagnostic" in detail.get_data(as_text=True)
+
+
+def test_create_form_records_the_diagnostic_taken_at_registration(app, relais):
+    client = _client(app, relais, "worker")
+    data = FORM | {"first_name": "Paul", "last_name": "Nouveau", "diagnostic_level": "beginner",
+                   "diagnostic_needs": ["smartphone", "email"]}
+    created = client.post("/beneficiaires/nouveau", data=data)
+    assert created.status_code == 302
+    person = int(created.headers["Location"].rstrip("/").split("/")[-1])
+    with app.app_context(), tenant_session(db.session, TenantScope(relais_id=relais["id"])):
+        diagnostic = db.session.scalars(select(Diagnostic).where(Diagnostic.beneficiary_id == person)).one()
+        assert (diagnostic.level.value, diagnostic.needs) == ("beginner", ["smartphone", "email"])
+        assert diagnostic.assessed_on == utcnow().date()
+    # Without a level, no diagnostic yet (it can follow on the person's page).
+    later = client.post("/beneficiaires/nouveau",
+                        data=FORM | {"first_name": "Rose", "last_name": "Plus-Tard"})
+    assert later.status_code == 302
+    with app.app_context(), tenant_session(db.session, TenantScope(relais_id=relais["id"])):
+        assert db.session.scalar(select(func.count()).select_from(Diagnostic)) == 1
 
 
 def test_create_form_requires_consent(app, relais):

@@ -113,7 +113,6 @@ LABELS: dict[type[Enum], dict[str, Any]] = {
 }
 
 
-
 FIELD_ENUMS: dict[str, type[Enum]] = {
     "language": Language, "situation": Situation, "housing": Housing, "banked": Banked,
     "nationality": Nationality, "level": Level, "needs": Need, "kind": SessionKind, "theme": Theme,
@@ -162,6 +161,12 @@ class BeneficiaryForm(FlaskForm):
 
 
 class CreateBeneficiaryForm(BeneficiaryForm):
+    # The digital-autonomy diagnostic taken at registration (optional: it can follow later).
+    diagnostic_level = SelectField(
+        _l("Niveau d'autonomie numérique"),
+        choices=[("", _l("— Diagnostic plus tard —")), *_choices(Level, blank=False)], default="",
+    )
+    diagnostic_needs = CheckboxesField(_l("Besoins"), choices=_choices(Need, blank=False))
     consent = BooleanField(_l("La personne a donné son consentement à l'enregistrement de ces informations"))
     confirm_duplicate = BooleanField(_l("Il s'agit bien d'une autre personne : créer la fiche"))
 

@@ -88,7 +88,11 @@ def create() -> Page:
         if not duplicates:
             try:
                 beneficiary, _ids = registry.create({**values, "consent": form.consent.data})
+                if form.diagnostic_level.data:
+                    accompaniment.record_diagnostic(beneficiary, form.diagnostic_level.data,
+                                                    form.diagnostic_needs.data)
             except ValidationFailed as exc:
+                db.session.rollback()
                 _add_errors(form, exc.errors)
                 status = 422
             else:
