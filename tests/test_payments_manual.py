@@ -85,9 +85,12 @@ def test_order_not_awaiting_payment_is_409(app, client, people):
 
 
 def test_only_the_national_team_records_payments(app, client, people, order_id):
-    for headers in (people.admin, people.worker, people.coach, people.other_admin):
+    for headers in (people.admin, people.worker, people.coach):
         assert_error(client.post(manual_url(order_id), json={"amount_cents": 100, "reference": "VIR"},
                                  headers=headers), 403)
+    # Another relais' order does not exist for its staff.
+    assert_error(client.post(manual_url(order_id), json={"amount_cents": 100, "reference": "VIR"},
+                             headers=people.other_admin), 404)
     assert_error(client.post(manual_url(order_id), json={"amount_cents": 100, "reference": "VIR"}), 401)
     assert order_state(app, order_id)["payments"] == []
 

@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from relais_platform.accounts.models import Role
 from relais_platform.extensions import db
+from relais_platform.stock import ledger
+from relais_platform.stock.models import SerialUnit, UnitStatus
 from tests.factories import (
+    as_national,
     bearer,
     deliver_to_relais,
     iccids,
@@ -40,24 +43,34 @@ def test_inventory_lists_quantities_and_units_held(client, relais_stock):
     response = client.get("/api/v1/inventory", headers=relais_stock["headers"])
     assert response.status_code == 200, response.json
     body = response.json
-    assert body["items"] == [
+    assert [{key: value for key, value in item.items() if key != "units"} for item in body] == [
         {"product_id": relais_stock["recharge"], "sku": "RECH-INV", "name": "Recharge",
          "serialized": False, "on_hand": 12},
         {"product_id": relais_stock["sims"], "sku": "SIM-INV", "name": "Carte SIM",
          "serialized": True, "on_hand": 3},
     ]
-    assert [(u["sku"], u["serial"], u["status"], u["warranty_ends_on"]) for u in body["units"]] == [
-        ("SIM-INV", serial, "at_relais", None) for serial in iccids(1, 3)]
-    assert body["units_total"] == 3
+    recharge, sims = body
+    assert recharge["units"] == []
+    assert [(u["serial"], u["status"], u["warranty_ends_on"]) for u in sims["units"]] == [
+        (serial, "at_relais", None) for serial in iccids(1, 3)]
+
+
+def test_distributed_units_leave_the_inventory_list(app, client, relais_stock):
+    with app.app_context(), as_national():
+        unit = db.session.scalar(select(SerialUnit).where(SerialUnit.serial == iccids(2, 1)[0]))
+        ledger.set_unit_status(unit, UnitStatus.DISTRIBUTED, keep_relais=True)
+        db.session.commit()
+    [_recharge, sims] = client.get("/api/v1/inventory", headers=relais_stock["headers"]).json
+    assert [u["serial"] for u in sims["units"]] == [iccids(1, 1)[0], iccids(3, 1)[0]]
 
 
 def test_units_are_paginated_and_filtered(client, relais_stock):
-    page = client.get("/api/v1/inventory?per_page=2&page=2", headers=relais_stock["headers"])
-    assert [u["serial"] for u in page.json["units"]] == iccids(3, 1)
-    assert page.json["units_total"] == 3 and page.headers["X-Total-Count"] == "3"
-    assert len(page.json["items"]) == 2  # quantities are always complete
-    none = client.get("/api/v1/inventory?sku=rech-inv", headers=relais_stock["headers"])
-    assert none.json["units"] == [] and none.json["units_total"] == 0
+    page = client.get("/api/v1/inventory/units?per_page=2&page=2", headers=relais_stock["headers"])
+    assert page.status_code == 200, page.json
+    assert [(u["sku"], u["serial"]) for u in page.json] == [("SIM-INV", iccids(3, 1)[0])]
+    assert page.headers["X-Total-Count"] == "3"
+    none = client.get("/api/v1/inventory/units?sku=rech-inv", headers=relais_stock["headers"])
+    assert none.json == [] and none.headers["X-Total-Count"] == "0"
 
 
 def test_movement_history_newest_first(client, relais_stock):
@@ -72,9 +85,10 @@ def test_movement_history_newest_first(client, relais_stock):
 def test_only_relais_staff_have_an_inventory(app, client):
     with app.app_context():
         national, coach = bearer(make_user(Role.NATIONAL)), bearer(make_user(Role.COACH))
-    for headers in (national, coach):
-        assert client.get("/api/v1/inventory", headers=headers).status_code == 403
-    assert client.get("/api/v1/inventory").status_code == 401
+    for url in ("/api/v1/inventory", "/api/v1/inventory/units", "/api/v1/inventory/movements"):
+        for headers in (national, coach):
+            assert client.get(url, headers=headers).status_code == 403
+        assert client.get(url).status_code == 401
 
 
 # --- bounded queries ------------------------------------------------------------------
@@ -120,16 +134,16 @@ def test_stock_and_inventory_pages_issue_the_same_queries_for_5_or_50_products(a
         worker = bearer(make_user(Role.RELAIS_WORKER, relais))
         national = bearer(make_user(Role.NATIONAL))
         relais_id = relais.id
+    calls = (("/api/v1/stock?per_page=200", national), ("/api/v1/inventory", worker),
+             ("/api/v1/inventory/units?per_page=200", worker),
+             ("/api/v1/inventory/movements?per_page=200", worker), ("/api/v1/products?per_page=200", worker))
     _add_products(app, relais_id, 1, 5)
-    small = {url: _queries(app, client, url, headers) for url, headers in (
-        ("/api/v1/stock?per_page=200", national), ("/api/v1/inventory?per_page=200", worker),
-        ("/api/v1/inventory/movements?per_page=200", worker), ("/api/v1/products?per_page=200", worker))}
+    small = {url: _queries(app, client, url, headers) for url, headers in calls}
     _add_products(app, relais_id, 6, 45)
-    large = {url: _queries(app, client, url, headers) for url, headers in (
-        ("/api/v1/stock?per_page=200", national), ("/api/v1/inventory?per_page=200", worker),
-        ("/api/v1/inventory/movements?per_page=200", worker), ("/api/v1/products?per_page=200", worker))}
+    large = {url: _queries(app, client, url, headers) for url, headers in calls}
     assert large == small
     stock = client.get("/api/v1/stock?per_page=200", headers=national)
     assert len(stock.json) == 100
-    inventory = client.get("/api/v1/inventory?per_page=200", headers=worker).json
-    assert (len(inventory["items"]), len(inventory["units"])) == (100, 100)
+    inventory = client.get("/api/v1/inventory", headers=worker).json
+    assert (len(inventory), sum(len(item["units"]) for item in inventory)) == (100, 100)
+    assert len(client.get("/api/v1/inventory/units?per_page=200", headers=worker).json) == 100

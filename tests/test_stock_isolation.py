@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from relais_platform.accounts.models import Role
+from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
 from relais_platform.stock import ledger
 from relais_platform.stock.models import MovementKind, Product, RelaisStock, SerialUnit
 from relais_platform.tenancy import TenantScope, tenant_session
+from relais_platform.tenants.models import Relais
 from tests.factories import (
     bearer,
     deliver_to_relais,
@@ -70,8 +71,10 @@ def test_national_stock_page_is_national_only(client, network):
 
 def test_inventory_never_shows_another_relais(client, network):
     body = client.get("/api/v1/inventory", headers=network["a_worker"]).json
-    assert {(i["sku"], i["on_hand"]) for i in body["items"]} == {("RECH-ISO", 4), ("SIM-ISO", 2)}
-    assert [u["serial"] for u in body["units"]] == iccids(1, 2)
+    assert {(i["sku"], i["on_hand"]) for i in body} == {("RECH-ISO", 4), ("SIM-ISO", 2)}
+    assert [u["serial"] for i in body for u in i["units"]] == iccids(1, 2)
+    units = client.get("/api/v1/inventory/units", headers=network["a_worker"]).json
+    assert [u["serial"] for u in units] == iccids(1, 2)
     moves = client.get("/api/v1/inventory/movements", headers=network["a_admin"]).json
     assert sorted(m["quantity_delta"] for m in moves) == [2, 4]
 
@@ -116,3 +119,103 @@ def test_a_relais_scope_cannot_write_national_stock(app, network):
     with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)) as session:
         held = dict(session.execute(select(SerialUnit.serial, SerialUnit.relais_id)).all())
     assert [held[s] for s in iccids(1, 5)] == [network["a"]] * 2 + [network["b"]] * 2 + [None]
+
+
+# --- every API route taking an order id: another relais gets 404 -------------------------
+
+ORDER_API_ROUTES = [
+    ("GET", "/api/v1/orders/{id}", None),
+    ("PATCH", "/api/v1/orders/{id}", {"lines": [{"sku": "RECH-ISO", "quantity": 1}]}),
+    ("POST", "/api/v1/orders/{id}/submit", {}),
+    ("POST", "/api/v1/orders/{id}/cancel", {}),
+    ("POST", "/api/v1/orders/{id}/allocation", {"lines": [{"sku": "RECH-ISO", "quantity": 1}]}),
+    ("POST", "/api/v1/orders/{id}/shipment", {}),
+    ("GET", "/api/v1/orders/{id}/delivery-note", None),
+    ("POST", "/api/v1/orders/{id}/receipt", {"lines": [{"sku": "RECH-ISO", "received": 1}]}),
+    ("POST", "/api/v1/orders/{id}/close", None),
+    ("GET", "/api/v1/orders/{id}/payments", None),
+    ("POST", "/api/v1/orders/{id}/payments/manual", {"amount_cents": 100, "reference": "VIR-1"}),
+    ("POST", "/api/v1/orders/{id}/checkout", None),
+    ("POST", "/api/v1/orders/{id}/invoice", None),
+]
+
+
+def test_every_api_route_with_an_order_id_is_in_the_matrix(app):
+    covered = {(method, path.replace("{id}", "<int:order_id>")) for method, path, _body in ORDER_API_ROUTES}
+    found = {(method, rule.rule) for rule in app.url_map.iter_rules() if "order_id" in rule.arguments
+             for method in rule.methods - {"HEAD", "OPTIONS"} if rule.rule.startswith("/api/v1/")}
+    assert found == covered
+
+
+def _order_of_a(app, network, *, ship: bool) -> int:
+    """An order of relais A: a draft, or allocated, paid by hand and shipped."""
+    from relais_platform.stock import allocation, orders, payments, shipping
+    from tests.factories import make_order
+
+    with app.app_context():
+        order_id = make_order(network["a"], [("RECH-ISO", 2)], submit=ship)
+        if ship:
+            with tenant_session(db.session, TenantScope(all_relais=True)) as session:
+                national = session.scalar(select(User).where(User.role == Role.NATIONAL))
+                order = orders.get_order(order_id)
+                allocation.allocate(order, {"RECH-ISO": 2})
+                payments.record_manual_payment(order, order.total_cents, "VIR-0", actor=national)
+                shipping.ship(order)
+                session.commit()
+        db.session.remove()
+    return order_id
+
+
+def _state(app, order_id: int) -> tuple:
+    from relais_platform.stock.models import Order, OrderEvent, Payment
+
+    with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)) as session:
+        order = session.get(Order, order_id)
+        return (order.status, [(line.requested, line.allocated, line.shipped, line.received)
+                               for line in order.lines],
+                session.scalar(select(func.count()).select_from(OrderEvent)
+                               .where(OrderEvent.order_id == order_id)),
+                session.scalar(select(func.count()).select_from(Payment)
+                               .where(Payment.order_id == order_id)))
+
+
+@pytest.mark.parametrize("ship", [False, True], ids=["draft", "shipped"])
+def test_another_relais_gets_404_on_every_order_api_route_and_nothing_changes(app, client, network, ship):
+    order_id = _order_of_a(app, network, ship=ship)
+    with app.app_context():
+        relais_b = db.session.get(Relais, network["b"])
+        outsiders = {"b_admin": bearer(make_user(Role.RELAIS_ADMIN, relais_b)),
+                     "b_worker": bearer(make_user(Role.RELAIS_WORKER, relais_b))}
+    before = _state(app, order_id)
+    for who, headers in outsiders.items():
+        for method, path, body in ORDER_API_ROUTES:
+            url = path.format(id=order_id)
+            response = client.open(url, method=method, headers=headers, json=body)
+            assert response.status_code == 404, (who, method, url, response.status_code, response.json)
+    assert _state(app, order_id) == before
+    # The routes exist: relais A's own admin reaches the order.
+    assert client.get(f"/api/v1/orders/{order_id}", headers=network["a_admin"]).status_code == 200
+
+
+def test_another_relais_order_is_absent_from_its_list(app, client, network):
+    order_id = _order_of_a(app, network, ship=False)
+    with app.app_context():
+        b_admin = bearer(make_user(Role.RELAIS_ADMIN, db.session.get(Relais, network["b"])))
+    listed = client.get("/api/v1/orders", headers=b_admin)
+    assert listed.status_code == 200 and listed.json == [] and listed.headers["X-Total-Count"] == "0"
+    # A relais cannot widen its list with the national team's filter.
+    widened = client.get(f"/api/v1/orders?relais_id={network['a']}", headers=b_admin)
+    assert widened.json == []
+    own = client.get("/api/v1/orders", headers=network["a_worker"]).json
+    assert [o["id"] for o in own] == [order_id]
+
+
+def test_another_relais_unit_is_404_on_the_unit_page_too(app, network):
+    from tests.test_web_support import login_as, query
+
+    with app.app_context():
+        worker_id = make_user(Role.RELAIS_WORKER, db.session.get(Relais, network["a"])).id
+    web = login_as(app, query(app, lambda: db.session.get(User, worker_id)))
+    assert web.get(f"/stock/units?serial={iccids(1, 1)[0]}").status_code == 200
+    for serial in (iccids(3, 1)[0], iccids(5, 1)[0]):
+        assert web.get(f"/stock/units?serial={serial}&sku=SIM-ISO").status_code == 404

@@ -6,6 +6,7 @@ units (another relais' unit is answered 404); everything else here is national.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
@@ -18,8 +19,9 @@ from relais_platform.stock import catalogue, inventory, national
 from relais_platform.stock.models import Product
 from relais_platform.stock.schemas_catalogue import (
     AdjustmentSchema,
+    HeldUnitSchema,
+    InventoryItemSchema,
     InventoryQueryArgs,
-    InventorySchema,
     MovementSchema,
     ProductCreateSchema,
     ProductQueryArgs,
@@ -150,16 +152,27 @@ class Returns(MethodView):
 @blp.route("/inventory")
 class Inventory(MethodView):
     @api_access(*RELAIS_ROLES)
+    @blp.response(200, InventoryItemSchema(many=True))
+    @error_responses(blp, 401, 403)
+    def get(self):
+        """Inventaire du relais : quantité par produit et, pour les produits suivis à l'unité,
+        les unités présentes au relais (liste complète ; paginée : /inventory/units)."""
+        relais_id = current_user.relais_id
+        held = inventory.units_by_sku(relais_id)
+        return [{**asdict(item), "units": held.get(item.sku, [])} for item in inventory.items(relais_id)]
+
+
+@blp.route("/inventory/units")
+class InventoryUnits(MethodView):
+    @api_access(*RELAIS_ROLES)
     @blp.arguments(InventoryQueryArgs, location="query")
-    @blp.response(200, InventorySchema, headers=PAGINATION_HEADERS)
+    @blp.response(200, HeldUnitSchema(many=True), headers=PAGINATION_HEADERS)
     @error_responses(blp, 401, 403)
     def get(self, args: dict[str, Any]):
-        """Inventaire du relais : quantités par produit et une page de ses unités suivies présentes."""
-        relais_id = current_user.relais_id
+        """Unités suivies présentes au relais, page par page (filtre `sku`)."""
         page, per_page = args["page"], args["per_page"]
-        units, total = inventory.units(relais_id, page, per_page, sku=args.get("sku"))
-        body = {"items": inventory.items(relais_id), "units": units, "units_total": total}
-        return body, pagination_headers(total, page, per_page)
+        units, total = inventory.units(current_user.relais_id, page, per_page, sku=args.get("sku"))
+        return units, pagination_headers(total, page, per_page)
 
 
 @blp.route("/inventory/movements")

@@ -2,7 +2,9 @@
 behalf), allocation and fair split, shipment and delivery note (national team), receipt
 (relais admins), closing. Routes only translate HTTP to service calls; the request commits.
 
-Another relais' order does not exist for a relais user (404); relais workers may read.
+Another relais' order does not exist for a relais user (404), whatever the action: routes
+taking an order id look the order up before checking the action's role (403), so that a 403
+never confirms that another relais' order exists. Relais workers may read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask_smorest import Blueprint
 
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, paginate, pagination_headers
-from relais_platform.domain import ValidationFailed
+from relais_platform.domain import Forbidden, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock import allocation, delivery_note, orders, shipping
 from relais_platform.stock.models import Order
@@ -127,9 +129,13 @@ class Orders(MethodView):
         return _detail(order)
 
 
-def _visible(order_id: int) -> Order:
+def _visible(order_id: int, *roles: Role) -> Order:
+    """The order as the caller may see it (404 otherwise), then the action's roles (403)."""
     orders.reader_scope(_("consultation d'une commande"))
-    return orders.get_order(order_id)
+    order = orders.get_order(order_id)
+    if roles and current_user.role not in roles:
+        raise Forbidden(_("Votre rôle ne permet pas cette action."))
+    return order
 
 
 @blp.route("/orders/<int:order_id>")
@@ -140,33 +146,33 @@ class OrderById(MethodView):
         """An order with its lines (national available stock beside each) and its history."""
         return _detail(_visible(order_id))
 
-    @api_access(*ORDERING)
+    @api_access(*READERS)
     @blp.arguments(OrderUpdateSchema)
     @blp.response(200, OrderOutSchema)
     def patch(self, data: dict[str, Any], order_id: int):
         """Replace the lines of a draft."""
-        return _detail(orders.update_draft(_visible(order_id), _pairs(data["lines"])))
+        return _detail(orders.update_draft(_visible(order_id, *ORDERING), _pairs(data["lines"])))
 
 
 @blp.route("/orders/<int:order_id>/submit", methods=["POST"])
-@api_access(*ORDERING)
+@api_access(*READERS)
 @blp.arguments(OrderSubmitSchema)
 @blp.response(200, OrderOutSchema)
 def submit_order(data: dict[str, Any], order_id: int):
     """Submit a draft; unusual quantities (≥ 5× the relais' median) need `confirm_unusual`."""
-    return _detail(orders.submit(_visible(order_id), confirm_unusual=data["confirm_unusual"]))
+    return _detail(orders.submit(_visible(order_id, *ORDERING), confirm_unusual=data["confirm_unusual"]))
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
-@api_access(*ORDERING)
+@api_access(*READERS)
 @blp.arguments(OrderCancelSchema)
 @blp.response(200, OrderOutSchema)
 def cancel_order(data: dict[str, Any], order_id: int):
-    return _detail(orders.cancel(_visible(order_id), data["reason"]))
+    return _detail(orders.cancel(_visible(order_id, *ORDERING), data["reason"]))
 
 
 @blp.route("/orders/<int:order_id>/allocation", methods=["POST"])
-@api_access(*NATIONAL)
+@api_access(*READERS)
 @blp.arguments(OrderAllocationSchema)
 @blp.response(200, OrderOutSchema)
 def allocate_order(data: dict[str, Any], order_id: int):
@@ -177,7 +183,7 @@ def allocate_order(data: dict[str, Any], order_id: int):
             raise ValidationFailed.field(line["sku"], _("Le produit %(sku)s apparaît plusieurs fois.",
                                                         sku=line["sku"]))
         quantities[line["sku"]] = line["quantity"]
-    return _detail(allocation.allocate(_visible(order_id), quantities))
+    return _detail(allocation.allocate(_visible(order_id, *NATIONAL), quantities))
 
 
 @blp.route("/allocation-proposals", methods=["POST"])
@@ -201,12 +207,12 @@ def confirm_proposal(data: dict[str, Any]):
 
 
 @blp.route("/orders/<int:order_id>/shipment", methods=["POST"])
-@api_access(*NATIONAL)
+@api_access(*READERS)
 @blp.arguments(OrderShipmentSchema)
 @blp.response(200, OrderOutSchema)
 def ship_order(data: dict[str, Any], order_id: int):
     """Ship; serials scanned or pasted per line, or picked automatically."""
-    return _detail(shipping.ship(_visible(order_id), data["lines"]))
+    return _detail(shipping.ship(_visible(order_id, *NATIONAL), data["lines"]))
 
 
 @blp.route("/orders/<int:order_id>/delivery-note", methods=["GET"])
@@ -221,16 +227,16 @@ def get_delivery_note(order_id: int):
 
 
 @blp.route("/orders/<int:order_id>/receipt", methods=["POST"])
-@api_access(Role.RELAIS_ADMIN)
+@api_access(*READERS)
 @blp.arguments(OrderReceiptSchema)
 @blp.response(200, OrderOutSchema)
 def receive_order(data: dict[str, Any], order_id: int):
     """Confirm receipt line by line: received + refused = shipped, reasons, serials."""
-    return _detail(shipping.receive(_visible(order_id), data["lines"]))
+    return _detail(shipping.receive(_visible(order_id, Role.RELAIS_ADMIN), data["lines"]))
 
 
 @blp.route("/orders/<int:order_id>/close", methods=["POST"])
-@api_access(*NATIONAL)
+@api_access(*READERS)
 @blp.response(200, OrderOutSchema)
 def close_order(order_id: int):
-    return _detail(shipping.close(_visible(order_id)))
+    return _detail(shipping.close(_visible(order_id, *NATIONAL)))

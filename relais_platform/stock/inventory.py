@@ -69,10 +69,8 @@ def items(relais_id: int) -> list[InventoryItem]:
     return [InventoryItem(*row) for row in rows]
 
 
-def units(
-    relais_id: int, page: int, per_page: int, *, sku: str | None = None
-) -> tuple[list[HeldUnit], int]:
-    """Serialized units at the relais (received, not yet distributed), one page and the total."""
+def _held(relais_id: int, sku: str | None = None) -> Select:
+    """Serialized units at the relais: received, not yet distributed."""
     stmt = (
         select(Product.sku, SerialUnit.serial, SerialUnit.status, SerialUnit.received_at,
                SerialUnit.warranty_ends_on)
@@ -82,8 +80,26 @@ def units(
     )
     if sku:
         stmt = stmt.where(Product.sku == sku.strip().upper())
+    return stmt
+
+
+def units(
+    relais_id: int, page: int, per_page: int, *, sku: str | None = None
+) -> tuple[list[HeldUnit], int]:
+    """Serialized units at the relais, one page and the total."""
+    stmt = _held(relais_id, sku)
     rows = db.session.execute(_page(stmt.order_by(Product.sku, SerialUnit.serial), page, per_page))
     return [HeldUnit(*row) for row in rows], _count(stmt)
+
+
+def units_by_sku(relais_id: int) -> dict[str, list[HeldUnit]]:
+    """Every serialized unit at the relais, per product (one query; what a relais holds, not
+    what it ever received: distributed units have left)."""
+    found: dict[str, list[HeldUnit]] = {}
+    for row in db.session.execute(_held(relais_id).order_by(Product.sku, SerialUnit.serial)):
+        unit = HeldUnit(*row)
+        found.setdefault(unit.sku, []).append(unit)
+    return found
 
 
 def movements(

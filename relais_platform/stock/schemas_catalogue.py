@@ -141,30 +141,27 @@ class ReturnResultSchema(Schema):
     returned = fields.Integer()
 
 
-class InventoryItemSchema(Schema):
-    product_id = fields.Integer()
-    sku = fields.String()
-    name = fields.String()
-    serialized = fields.Boolean()
-    on_hand = fields.Integer()
-
-
-class HeldUnitSchema(Schema):
-    sku = fields.String()
+class InventoryUnitSchema(Schema):
     serial = fields.String()
     status = fields.Enum(UnitStatus, by_value=True)
     received_at = fields.DateTime()
     warranty_ends_on = fields.Date(allow_none=True)
 
 
-class InventorySchema(Schema):
-    """`items`: every product the relais holds or held (complete, bounded by the catalogue);
-    `units`: one page of its serialized units on hand (status at_relais), `units_total` in all
-    (also in the pagination headers)."""
+class HeldUnitSchema(InventoryUnitSchema):
+    sku = fields.String()
 
-    items = fields.List(fields.Nested(InventoryItemSchema))
-    units = fields.List(fields.Nested(HeldUnitSchema))
-    units_total = fields.Integer()
+
+class InventoryItemSchema(Schema):
+    """One product the relais holds or held (the list is bounded by the catalogue)."""
+
+    product_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    serialized = fields.Boolean()
+    on_hand = fields.Integer()
+    units = fields.List(fields.Nested(InventoryUnitSchema),
+                        metadata={"description": "Unités suivies présentes au relais (statut at_relais)"})
 
 
 class InventoryQueryArgs(PaginationArgs):
