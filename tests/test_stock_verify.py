@@ -101,3 +101,27 @@ def test_units_out_of_step_with_on_hand_are_found(app, owner_engine, stocked):
     assert result.exit_code == 1
     line = next(line for line in result.output.splitlines() if "SIM-VERIFY" in line)
     assert line.split()[-4:] == ["units", "19", "20", "-1"]
+
+
+def test_the_real_command_line_finds_an_injected_drift(app, owner_engine, stocked, database_url, redis_url):
+    """`flask --app wsgi stock verify` as an operator types it, in its own process."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RELAIS_DATABASE_URL": database_url, "RELAIS_REDIS_URL": redis_url,
+           "RELAIS_SECRET_KEY": "test-secret"}
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "stock", "verify"]
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120,
+                              cwd=os.path.dirname(os.path.dirname(__file__)))
+
+    clean = run()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    _as_owner(owner_engine, "UPDATE national_stock SET reserved = reserved + 4 WHERE product_id = :p",
+              p=stocked["sims_id"])
+    drifted = run()
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    line = next(line for line in drifted.stdout.splitlines() if "SIM-VERIFY" in line)
+    assert line.split()[-4:] == ["reserved", "4", "0", "+4"]
