@@ -95,6 +95,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(views_distributions.bp)
     rest_api.register_blueprint(api_distributions.blp, url_prefix="/api/v1")
     csrf.exempt(api_distributions.blp)
+    from relais_platform.reporting import api_dashboards, views_dashboards
+
+    app.register_blueprint(views_dashboards.bp)
+    rest_api.register_blueprint(api_dashboards.blp, url_prefix="/api/v1")
+    csrf.exempt(api_dashboards.blp)
     from relais_platform.reporting import api as reporting_api
     from relais_platform.reporting import views as reporting_views
 
