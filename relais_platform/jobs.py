@@ -46,6 +46,7 @@ PERIODIC: list[PeriodicJob] = [
     PeriodicJob("relais_platform.training.jobs.send_follow_up_reminders", "30 6 * * *"),
     PeriodicJob("relais_platform.beneficiaries.jobs.anonymise_inactive_beneficiaries", "41 2 * * *"),
     PeriodicJob("relais_platform.beneficiaries.jobs.purge_audit_log", "53 2 * * *"),
+    PeriodicJob("relais_platform.reporting.exports.purge_old_exports", "29 3 * * *"),
 ]
 
 
