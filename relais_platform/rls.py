@@ -4,10 +4,31 @@ The policies read the settings bound per transaction by `relais_platform.tenancy
 `app.relais_id` (the relais a relais user acts for) and `app.relais_ids` (an explicit
 network scope: `*` for every relais, or a comma-separated list). An unset setting reads as
 an empty string, hence the NULLIF.
+
+A policy tests a network scope with `network_allows_sql(column)`: the id list is parsed once
+per statement (an uncorrelated sub-select, planned as a hashed SubPlan), not once per row as
+the older `app_network_allows(target)` did — 2,000 ids × 100,000 rows took seconds.
 """
 
 from __future__ import annotations
 
+# The network scope as policies read it: "every relais" (`*`), or the list of ids.
+NETWORK_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION app_network_all() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS
+$$ SELECT coalesce(current_setting('app.relais_ids', true), '') = '*' $$;
+
+CREATE OR REPLACE FUNCTION app_network_ids() RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE AS
+$$ SELECT CASE
+     WHEN coalesce(current_setting('app.relais_ids', true), '') IN ('', '*') THEN '{}'::bigint[]
+     ELSE string_to_array(current_setting('app.relais_ids', true), ',')::bigint[]
+   END $$;
+"""
+
+# `app_network_allows(target)` parses the list at each call: fine in a function called once
+# (e.g. over the relais table), never in a policy. Existing databases get NETWORK_FUNCTIONS
+# from migration 0008, fresh ones here.
 FUNCTIONS = """
 CREATE OR REPLACE FUNCTION app_relais_id() RETURNS bigint
 LANGUAGE sql STABLE PARALLEL SAFE AS
@@ -20,9 +41,21 @@ $$ SELECT CASE
      WHEN current_setting('app.relais_ids', true) = '*' THEN true
      ELSE target = ANY (string_to_array(current_setting('app.relais_ids', true), ',')::bigint[])
    END $$;
-"""
+""" + NETWORK_FUNCTIONS
+
+
+def network_allows_sql(target: str) -> str:
+    """Whether the network scope reaches the relais `target` (an SQL expression).
+
+    Same answers as `app_network_allows(target)`: `*` reaches every relais (even a NULL
+    target), a list reaches its ids, an unset scope nothing.
+    """
+    return f"(app_network_all() OR {target} IN (SELECT unnest(app_network_ids())))"
+
 
 DROP_FUNCTIONS = """
+DROP FUNCTION IF EXISTS app_network_ids();
+DROP FUNCTION IF EXISTS app_network_all();
 DROP FUNCTION IF EXISTS app_network_allows(bigint);
 DROP FUNCTION IF EXISTS app_relais_id();
 """
@@ -64,7 +97,7 @@ def tenant_table_sql(table: str, *, personal: bool = False) -> str:
     visible = (
         "relais_id = app_relais_id()"
         if personal
-        else "(relais_id = app_relais_id() OR app_network_allows(relais_id))"
+        else f"(relais_id = app_relais_id() OR {network_allows_sql('relais_id')})"
     )
     return _enable(table) + (
         f"CREATE POLICY tenant_isolation ON {table} USING ({visible}) WITH CHECK ({visible});\n"
@@ -104,7 +137,7 @@ def national_only_sql(table: str, *, readable_by_all: bool = False) -> str:
 
 def custodian_table_sql(table: str) -> str:
     """Rows held by a relais or by the national stock (relais_id NULL)."""
-    visible = "(relais_id = app_relais_id() OR app_network_allows(coalesce(relais_id, 0)))"
+    visible = f"(relais_id = app_relais_id() OR {network_allows_sql('coalesce(relais_id, 0)')})"
     return _enable(table) + (
         f"CREATE POLICY tenant_isolation ON {table} USING {visible} WITH CHECK {visible};\n"
     )

@@ -174,6 +174,51 @@ def test_national_ledger_is_closed_to_relais_sessions(two_relais):
             conn.execute(text("INSERT INTO national_stock (product_id) SELECT id FROM products"))
 
 
+def _in_network_scope(relais_ids: str):
+    """A raw connection of the runtime role under a network scope (`*` or an id list)."""
+    conn = db.engine.connect()
+    conn.begin()
+    conn.execute(text("SELECT set_config('app.relais_ids', :v, true)"), {"v": relais_ids})
+    return conn
+
+
+def test_raw_sql_under_a_coach_list_reaches_those_relais_only(two_relais):
+    (a_id, a_order), (b_id, b_order) = two_relais
+    other = 10_000 + b_id  # a list naming several relais, B not among them
+    with _in_network_scope(f"{other},{a_id}") as conn:
+        assert conn.scalars(text("SELECT id FROM orders")).all() == [a_order]
+        assert conn.execute(text("UPDATE orders SET note = 'x' WHERE id = :id"),
+                            {"id": b_order}).rowcount == 0
+        assert conn.execute(text("UPDATE orders SET note = 'seen' WHERE id = :id"),
+                            {"id": a_order}).rowcount == 1
+        with pytest.raises(DBAPIError, match="row-level security"):
+            conn.execute(text("INSERT INTO orders (relais_id, status) VALUES (:b, 'draft')"),
+                         {"b": b_id})
+    with _in_network_scope("*") as conn:
+        assert set(conn.scalars(text("SELECT id FROM orders"))) == {a_order, b_order}
+        # Entries of no relais (national ones) are reached by '*' only.
+        assert conn.execute(text("INSERT INTO audit_log (action) VALUES ('national') RETURNING id"))
+        assert conn.scalar(text("SELECT count(*) FROM audit_log WHERE relais_id IS NULL")) >= 1
+    with _in_network_scope(str(a_id)) as conn:
+        assert conn.scalar(text("SELECT count(*) FROM audit_log WHERE relais_id IS NULL")) == 0
+    with _in_network_scope("") as conn:
+        assert conn.scalar(text("SELECT count(*) FROM orders")) == 0
+
+
+def test_policies_parse_the_network_list_once_per_statement(app_ctx, owner_engine):
+    """No policy calls app_network_allows() (a parse per row: 2,000 ids × 100,000 rows took
+    seconds); the list is a sub-select PostgreSQL hashes once (docs/performance.md)."""
+    with owner_engine.connect() as conn:
+        per_row = conn.scalars(text(
+            "SELECT tablename || '.' || policyname FROM pg_policies"
+            " WHERE schemaname = 'public' AND (qual LIKE '%app_network_allows(%'"
+            " OR with_check LIKE '%app_network_allows(%')")).all()
+    assert per_row == []
+    with _in_network_scope(",".join(str(i) for i in range(1, 2001))) as conn:
+        plan = "\n".join(conn.scalars(text("EXPLAIN SELECT count(*) FROM relais_stock_movements")))
+    assert "hashed SubPlan" in plan, plan
+
+
 def test_app_role_owns_nothing_and_cannot_bypass_rls(app_ctx, owner_engine):
     role = db.engine.url.username
     with owner_engine.connect() as conn:
