@@ -67,6 +67,73 @@ def test_parallel_allocations_never_oversell(app, world):
     assert ledger == allocated == 50
 
 
+def _waiting_on_a_lock(app, owner_engine, timeout: float = 20) -> bool:
+    """True once some session of the test database waits on a row lock."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with owner_engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"))
+            if waiting:
+                return True
+            time.sleep(0.05)
+    return False
+
+
+def test_a_batch_confirmed_while_an_allocation_is_open_waits_and_sees_its_reservation(
+        app, world, owner_engine):
+    """The allocation holds the level lock, uncommitted; the batch started meanwhile is seen
+    waiting on the lock, then, once the allocation commits, refuses what is no longer there."""
+    with app.app_context():
+        single = make_order(world.relais_id, [("REC-1", 40)])
+        batch = [make_order(world.other_id, [("REC-1", 10)]) for _ in range(2)]
+        db.session.remove()
+    holding, release = threading.Event(), threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def allocate_single() -> None:
+        with app.app_context():
+            try:
+                allocation.allocate(_national_get(single), {"REC-1": 40})
+                holding.set()
+                release.wait(30)
+                db.session.commit()
+                outcomes["single"] = "allocated"
+            finally:
+                db.session.remove()
+
+    def confirm_batch() -> None:
+        with app.app_context():
+            try:
+                orders.national_scope("test")
+                allocation.confirm_batch("REC-1", [(oid, 10) for oid in batch])
+                db.session.commit()
+                outcomes["batch"] = "allocated"
+            except Conflict as exc:
+                db.session.rollback()
+                outcomes["batch"] = f"409 {sorted(exc.errors)}"
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=allocate_single)
+    first.start()
+    assert holding.wait(30)
+    second = threading.Thread(target=confirm_batch)
+    second.start()
+    try:
+        assert _waiting_on_a_lock(app, owner_engine), "the batch did not wait for the level lock"
+        assert "batch" not in outcomes
+    finally:
+        release.set()
+        first.join(60)
+        second.join(60)
+    assert outcomes == {"single": "allocated", "batch": "409 ['REC-1']"}
+    assert national_level(app, world.recharge_id) == (50, 40)
+
+
 def _national_get(order_id: int):
     orders.national_scope("test")
     return orders.get_order(order_id)

@@ -95,6 +95,13 @@ def test_national_team_orders_on_behalf_of_a_relais(client, world):
     assert client.get(f"/api/v1/orders/{response.json['id']}", headers=world.other_admin).status_code == 200
 
 
+def test_a_relais_admin_cannot_order_for_another_relais(client, world):
+    response = _create(client, world.admin, [{"sku": "REC-1", "quantity": 2}], relais_id=world.other_id)
+    assert response.status_code == 422 and "relais_id" in response.json["errors"]
+    own = _create(client, world.admin, [{"sku": "REC-1", "quantity": 2}], relais_id=world.relais_id)
+    assert own.status_code == 201 and own.json["relais_id"] == world.relais_id
+
+
 def test_draft_lines_are_replaced_until_submission(client, world):
     order_id = _create(client, world.admin, [{"sku": "REC-1", "quantity": 2},
                                              {"sku": "SIM-1", "quantity": 1}]).json["id"]

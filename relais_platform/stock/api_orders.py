@@ -125,6 +125,9 @@ class Orders(MethodView):
             order = orders.create_order(relais, _pairs(data["lines"]), placed_by_national=True,
                                         note=data.get("note"))
         else:
+            if data.get("relais_id", current_user.relais_id) != current_user.relais_id:
+                # Rather than silently ordering for its own relais instead.
+                raise ValidationFailed.field("relais_id", _("Un relais ne commande que pour lui-même."))
             order = orders.create_order(current_user.relais, _pairs(data["lines"]), note=data.get("note"))
         return _detail(order)
 
