@@ -34,6 +34,32 @@ def test_security_headers_on_html_pages(app, client, admin):
         assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 
+def test_security_headers_on_every_response(client):
+    """JSON errors, the health check, static files and the API documentation too."""
+    for path in ("/api/v1/me", "/healthz", "/static/css/app.css", "/api/v1/openapi.json",
+                 "/api/v1/docs"):
+        headers = client.get(path).headers
+        directives = dict(part.strip().partition(" ")[::2]
+                          for part in headers.get("Content-Security-Policy", "").split(";"))
+        # Swagger UI (/api/v1/docs) sets style attributes; scripts are never inline.
+        assert directives["script-src"] == "'self'", path
+        assert directives["default-src"] == "'self'", path
+        assert directives["frame-ancestors"] == "'none'", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin", path
+
+
+@pytest.mark.parametrize(("env_name", "secure"), [("production", True), ("staging", True),
+                                                  ("development", False), ("test", False)])
+def test_cookies_are_secure_outside_local_development(env_name, secure):
+    settings = {key: getattr(Config, key) for key in dir(Config) if key.isupper()}
+    settings.update(ENV_NAME=env_name, SECRET_KEY="s", DATABASE_URL="postgresql://db/relais")
+    Config.finalize(settings)
+    assert settings["SESSION_COOKIE_SECURE"] is secure
+    assert settings["REMEMBER_COOKIE_SECURE"] is secure
+    assert settings["SESSION_COOKIE_HTTPONLY"] and settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
 def test_session_cookie_flags(client, admin):
     response = client.post("/login", data={"email": admin.email, "password": PASSWORD})
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
