@@ -59,7 +59,7 @@ def test_create_form_warns_of_a_duplicate_then_creates_on_confirmation(app, rela
     page = client.get("/beneficiaires/nouveau")
     assert page.status_code == 200 and "uniquement des faits" in page.get_data(as_text=True)
     warned = client.post("/beneficiaires/nouveau", data=FORM)
-    assert warned.status_code == 409 and "peut-être déjà enregistrée" in warned.get_data(as_text=True)
+    assert warned.status_code == 200 and "peut-être déjà enregistrée" in warned.get_data(as_text=True)
     created = client.post("/beneficiaires/nouveau", data=FORM | {"confirm_duplicate": "y"})
     assert created.status_code == 302
     detail = client.get(created.headers["Location"])
@@ -161,3 +161,44 @@ def test_demo_loader_is_idempotent(app):
         with tenant_session(db.session, TenantScope(relais_id=relais_id)):
             assert db.session.scalar(select(func.count(Beneficiary.id))) == 3
             assert db.session.scalar(select(func.count(AccompanimentSession.id))) == 1
+
+
+def test_another_relais_admin_gets_404_on_every_page_of_a_person(app, relais):
+    with app.app_context():
+        other = make_relais(name="Relais Voisin")
+        other.terms_accepted_at = func.now()
+        db.session.commit()
+        other_id = other.id
+        client = login_as(app, make_user(Role.RELAIS_ADMIN, other))
+        foreign_person = make_beneficiary(other_id, first_name="Bertille", last_name="Ouvrard")
+    url = f"/beneficiaires/{relais['person']}"
+    for page in (url, f"{url}/modifier", f"{url}/export.json", f"{url}/export.pdf", f"{url}/effacer",
+                 f"/beneficiaires/{foreign_person}/fusionner?merge_id={relais['person']}",
+                 f"{url}/fusionner?merge_id={foreign_person}"):
+        assert client.get(page).status_code == 404, page
+    for page, data in ((f"{url}/modifier", FORM), (f"{url}/effacer", {}),
+                       (f"{url}/diagnostic", {"level": "beginner", "assessed_on": "2026-02-01"}),
+                       (f"/beneficiaires/{foreign_person}/fusionner", {"merge_id": relais["person"]})):
+        assert client.post(page, data=data).status_code == 404, page
+    # Nothing changed, and relais A's person is still there.
+    with app.app_context(), tenant_session(db.session, TenantScope(relais_id=relais["id"])):
+        person = db.session.get(Beneficiary, relais["person"])
+        assert (person.first_name, person.anonymised_at) == ("Élodie", None)
+
+
+def test_pages_showing_names_are_audited(app, relais):
+    from relais_platform.audit.models import AuditEntry
+
+    client = _client(app, relais, "admin")
+    url = f"/beneficiaires/{relais['person']}"
+    other = client.post("/beneficiaires/nouveau", data=FORM | {"first_name": "Élodie", "last_name": "Martin"})
+    assert other.status_code == 200 and "peut-être déjà enregistrée" in other.get_data(as_text=True)
+    for page in (f"{url}/modifier", f"{url}/effacer"):
+        assert client.get(page).status_code == 200
+    with app.app_context(), tenant_session(db.session, TenantScope(relais_id=relais["id"])):
+        entries = [(e.action, e.target_id, e.details) for e in db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action.in_(["beneficiary_viewed", "beneficiary_searched"])))]
+    viewed = [target for action, target, _details in entries if action == "beneficiary_viewed"]
+    assert viewed.count(relais["person"]) == 2
+    assert any(details and details.get("ids") == [relais["person"]] for action, _t, details in entries
+               if action == "beneficiary_searched")

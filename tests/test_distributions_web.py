@@ -215,3 +215,21 @@ def test_right_to_left_receipts_are_laid_out_right_to_left_in_the_pdf(app, world
         assert label > value, (lang, label, value)  # the label on the right, its value to its left
     else:
         assert label < value, (lang, label, value)
+
+
+def test_the_persons_export_lists_what_they_received_and_a_merge_moves_it(app, client, world):
+    export = client.get(f"/api/v1/beneficiaries/{world.person_a}/export", headers=world.admin).json
+    assert [(d["sku"], d["serial"], d["price_cents"]) for d in export["distributions"]] == [
+        ("PHONE-D", world.phones[0], 3000)]
+    assert export["distributions"][0]["warranty_ends_on"]
+    pdf = client.get(f"/api/v1/beneficiaries/{world.person_a}/export?format=pdf", headers=world.admin)
+    assert pdf.status_code == 200
+    twin = client.post("/api/v1/beneficiaries", headers=world.worker, json={
+        "first_name": "Zénobie", "last_name": "Quastreaux", "no_phone": True, "consent": True}).json
+    assert twin["possible_duplicates"] == [world.person_a]
+    merged = client.post("/api/v1/beneficiaries/merge",
+                         json={"keep_id": twin["id"], "merge_id": world.person_a}, headers=world.admin)
+    assert merged.status_code == 200, merged.json
+    moved = client.get("/api/v1/distributions", query_string={"beneficiary_id": twin["id"]},
+                       headers=world.worker)
+    assert [d["id"] for d in moved.json] == [world.phone_sale]

@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, pagination_headers
+from relais_platform.audit import services as audit
 from relais_platform.beneficiaries import accompaniment, registry, rights, search
 from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary
 from relais_platform.beneficiaries.schemas import (
@@ -79,7 +80,8 @@ class BeneficiaryItem(MethodView):
     def patch(self, data: dict[str, Any], beneficiary_id: int) -> Beneficiary:
         """Modifier une fiche (les champs modifiés sont journalisés, jamais leurs valeurs)."""
         beneficiary = registry.get(beneficiary_id)
-        registry.update_record(beneficiary, data)
+        if not registry.update_record(beneficiary, data):
+            audit.record("beneficiary_viewed", target=beneficiary)  # nothing changed, yet it is shown
         return beneficiary
 
     @api_access(*ADMIN)

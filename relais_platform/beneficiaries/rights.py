@@ -98,7 +98,25 @@ def export_data(beneficiary: Beneficiary) -> dict[str, Any]:
              "completed_on": p.completed_on.isoformat() if p.completed_on else None}
             for p in accompaniment.progress_of(beneficiary.id)
         ],
+        "distributions": _distributions(beneficiary.id),
     }
+
+
+def _distributions(beneficiary_id: int) -> list[dict[str, Any]]:
+    """What the person received (cancelled ones included, marked): products, serials, prices."""
+    # Imported here: the stock package's models import this package's registry.
+    from relais_platform.stock.models import Distribution
+
+    return [
+        {"date": d.distributed_on.isoformat(), "sku": d.product.sku, "product": d.product.name,
+         "quantity": d.quantity, "serial": d.unit.serial if d.unit else None, "price_cents": d.price_cents,
+         "programme": d.programme.value,
+         "warranty_ends_on": d.warranty_ends_on.isoformat() if d.warranty_ends_on else None,
+         "cancelled": d.is_cancelled}
+        for d in db.session.scalars(
+            select(Distribution).where(Distribution.beneficiary_id == beneficiary_id)
+            .order_by(Distribution.distributed_on, Distribution.id))
+    ]
 
 
 def _plain(value: Any) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
 from relais_platform.api import pagination_headers
+from relais_platform.audit import services as audit
 from relais_platform.beneficiaries import accompaniment, registry, rights, search
 from relais_platform.beneficiaries.forms import (
     BeneficiaryForm,
@@ -85,6 +86,11 @@ def create() -> Page:
             ids = search.likely_duplicates(values["first_name"] or "", values["last_name"] or "",
                                            values["birth_year"])
             duplicates = [db.session.get(Beneficiary, i) for i in ids]
+            # Their names are shown: audited like a search. The warning page is a confirmation
+            # step, not a refusal: 200, so that this entry is committed with the request.
+            if ids:
+                audit.record("beneficiary_searched", target_type="beneficiaries",
+                             details={"duplicate_check": True, "ids": ids})
         if not duplicates:
             try:
                 beneficiary, _ids = registry.create({**values, "consent": form.consent.data})
@@ -98,8 +104,6 @@ def create() -> Page:
             else:
                 flash(_("Fiche créée."), "success")
                 return redirect(url_for("beneficiaries.detail", beneficiary_id=beneficiary.id))
-        else:
-            status = 409
     elif form.is_submitted():
         status = 422
     return render_template("beneficiaries/form.html", title=_("Nouvelle fiche"), form=form,
@@ -124,7 +128,7 @@ def detail(beneficiary_id: int) -> Page:
 @bp.route("/<int:beneficiary_id>/modifier", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def edit(beneficiary_id: int) -> Page:
-    beneficiary = registry.get(beneficiary_id)
+    beneficiary = registry.view(beneficiary_id) if request.method == "GET" else registry.get(beneficiary_id)
     form = BeneficiaryForm(obj=None if request.method == "POST" else beneficiary)
     if request.method == "GET":
         for name in ("language", "situation", "housing", "banked", "nationality"):
@@ -183,7 +187,8 @@ def export(beneficiary_id: int, fmt: str) -> Response:
 @bp.route("/<int:beneficiary_id>/effacer", methods=["GET", "POST"])
 @roles_required(Role.RELAIS_ADMIN)
 def erase(beneficiary_id: int) -> Page:
-    beneficiary = registry.get(beneficiary_id)
+    # The confirmation page shows the name: a view, audited.
+    beneficiary = registry.view(beneficiary_id) if request.method == "GET" else registry.get(beneficiary_id)
     form = FlaskForm()
     if form.validate_on_submit():
         rights.erase(beneficiary)
@@ -196,9 +201,10 @@ def erase(beneficiary_id: int) -> Page:
 @bp.route("/<int:beneficiary_id>/fusionner", methods=["GET", "POST"])
 @roles_required(Role.RELAIS_ADMIN)
 def merge(beneficiary_id: int) -> Page:
-    keep = registry.get(beneficiary_id)
+    read = registry.view if request.method == "GET" else registry.get  # the page shows both names
+    keep = read(beneficiary_id)
     form = MergeForm(request.values if request.method == "GET" else None)
-    other = registry.get(form.merge_id.data) if form.merge_id.data else None
+    other = read(form.merge_id.data) if form.merge_id.data else None
     if other is None:
         abort(404)
     if request.method == "POST" and form.validate_on_submit():
