@@ -247,6 +247,15 @@ def test_receipt_with_invalid_serials_names_each_and_writes_nothing(app, world):
     assert counted.status_code == 302 and national_level(app, world.recharge) == (60, 0)
 
 
+@pytest.mark.parametrize("quantity", ["abc", "0", "-4", "2.5"])
+def test_receipt_of_a_quantity_that_is_not_a_whole_number_is_redisplayed(app, world, quantity):
+    refused = client_for(app, world, "national").post(
+        "/stock/national/receipts", data={"receipt-sku": "REC-1", "receipt-quantity": quantity})
+    assert refused.status_code == 422
+    assert "Quantité entre 1 et" in text(refused) and f'value="{quantity}"' in text(refused)
+    assert national_level(app, world.recharge) == (50, 0)
+
+
 def test_adjustment_needs_a_reason_and_changes_the_level(app, world):
     national = client_for(app, world, "national")
     refused = national.post("/stock/national/adjustments",
@@ -313,6 +322,11 @@ def test_catalogue_create_edit_and_deactivate(app, world):
         "sku": "TAB-1", "name": "Tablette", "category": "tablet", "dimension": "connexion",
         "unit_price_cents": "20,00", "max_resale_price_cents": "douze"})
     assert bad.status_code == 422 and "Montant en euros attendu" in text(bad)
+    wordy = national.post("/stock/catalogue/new", data={
+        "sku": "TAB-1", "name": "Tablette", "category": "tablet", "dimension": "equipement",
+        "unit_price_cents": "20", "max_resale_price_cents": "45", "description": "d" * 5001})
+    assert wordy.status_code == 422 and "5000 caractères au plus" in text(wordy).replace("\u202f", "")
+    assert query(app, lambda: db.session.scalar(select(Product.id).where(Product.sku == "TAB-1"))) is None
     created = national.post("/stock/catalogue/new", data={
         "sku": "tab-1", "name": "Tablette reconditionnée", "category": "tablet", "dimension": "equipement",
         "serialized": "y", "serial_kind": "serial", "unit_price_cents": "20",

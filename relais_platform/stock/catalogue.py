@@ -31,6 +31,8 @@ ORDERABLE_DIMENSIONS = (Dimension.CONNEXION, Dimension.EQUIPEMENT)
 CONNECTION_CATEGORIES = frozenset({Category.SIM, Category.RECHARGE, Category.KIT})
 DEFAULT_WARRANTY_MONTHS = 24  # refurbished devices: legal 2-year warranty
 MAX_PRICE_CENTS = 1_000_000
+# As the API schema caps it.
+MAX_DESCRIPTION = 5_000
 _SKU = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,39}")
 
 
@@ -69,6 +71,9 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
                 _("2 à 40 caractères parmi A-Z, 0-9, tiret et souligné."))
     if out["name"] and len(out["name"]) > 200:
         errors.setdefault("name", []).append(_("200 caractères au plus."))
+    if out["description"] and len(out["description"]) > MAX_DESCRIPTION:
+        errors.setdefault("description", []).append(
+            _("%(max)d caractères au plus.", max=MAX_DESCRIPTION))
     category = out["category"] and _enum(errors, "category", out["category"], Category)
     dimension = out["dimension"] and _enum(errors, "dimension", out["dimension"], Dimension)
     if dimension and dimension not in ORDERABLE_DIMENSIONS:

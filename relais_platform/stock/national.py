@@ -97,7 +97,8 @@ def receive(
         if quantity is None:
             raise ValidationFailed.field("serials", _(
                 "%(sku)s n'est pas suivi à l'unité : indiquez une quantité.", sku=product.sku))
-        if isinstance(quantity, bool) or not 0 < quantity <= MAX_RECEIPT_QUANTITY:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) \
+                or not 0 < quantity <= MAX_RECEIPT_QUANTITY:
             raise ValidationFailed.field("quantity", _(
                 "Quantité entre 1 et %(max)d attendue.", max=MAX_RECEIPT_QUANTITY))
         level = ledger.lock_national_levels([product.id])[product.id]
