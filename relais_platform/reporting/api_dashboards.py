@@ -17,6 +17,7 @@ from relais_platform.reporting.dashboards_schemas import (
     DashboardRelaisSchema,
     month_text,
 )
+from relais_platform.tenants.schemas import error_responses
 
 blp = Blueprint("dashboards_api", __name__, description="Tableaux de bord (chiffres agrégés)")
 
@@ -25,6 +26,7 @@ blp = Blueprint("dashboards_api", __name__, description="Tableaux de bord (chiff
 class NationalDashboard(MethodView):
     @api_access(Role.NATIONAL)
     @blp.response(200, DashboardNationalSchema)
+    @error_responses(blp, 401, 403)
     def get(self) -> dict[str, Any]:
         """Tableau de bord national : stock, distributions sur 24 mois, commandes et délais, rapports en
         retard, couverture et réassort suggéré, territoires (équipe nationale)."""
@@ -56,6 +58,7 @@ class NationalDashboard(MethodView):
 class RelaisDashboard(MethodView):
     @api_access(Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
     @blp.response(200, DashboardRelaisSchema)
+    @error_responses(blp, 401, 403)
     def get(self) -> dict[str, Any]:
         """Tableau de bord du relais : activité mensuelle, stock et couverture, commandes en cours."""
         d = dashboards.relais_dashboard(current_user)
@@ -73,6 +76,7 @@ class RelaisDashboard(MethodView):
 class CoachDashboard(MethodView):
     @api_access(Role.COACH)
     @blp.response(200, DashboardCoachSchema)
+    @error_responses(blp, 401, 403)
     def get(self) -> dict[str, Any]:
         """Tableau de bord du coach : activité et progression des relais de son portefeuille seulement."""
         d = dashboards.coach_dashboard(current_user)
