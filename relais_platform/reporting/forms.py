@@ -35,5 +35,6 @@ class ExportForm(FlaskForm):
     relais_id = HiddenField()
     departement = HiddenField()
     region = HiddenField()
+    # Checked by the service, which names the formats allowed.
     format = SelectField(_l("Format"), choices=[("pdf", "PDF"), ("xlsx", "XLSX (tableur)"),
-                                                ("csv", "CSV")])
+                                                ("csv", "CSV")], validate_choice=False)
