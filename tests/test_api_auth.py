@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import timedelta
 from types import SimpleNamespace
@@ -10,13 +11,14 @@ import pytest
 from flask import Flask, session
 from flask_login import FlaskLoginClient
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from relais_platform.accounts.models import ApiToken, Role, User
 from relais_platform.audit.models import AuditEntry
 from relais_platform.extensions import db, login_manager
 from relais_platform.orm import utcnow
 from tests.factories import PASSWORD, bearer, make_relais, make_user, relais_data, totp_now
+from tests.test_web_support import deliver_mail
 
 TOKENS = "/api/v1/auth/tokens"
 
@@ -275,3 +277,28 @@ def test_bearer_requests_need_no_csrf_token(app, client, people, monkeypatch):
         headers = bearer(db.session.get(User, people.national_id))
     assert client.post("/api/v1/relais", json=relais_data(), headers=headers).status_code == 201
     assert client.delete(f"{TOKENS}/current", headers=headers).status_code == 204
+
+
+def test_lockout_is_per_account_across_web_and_api(client, people):
+    """Failures on the sign-in page and on the token endpoint count together."""
+    for _ in range(3):
+        client.post("/login", data={"email": "worker@ccas-bordeaux.fr", "password": "wrong-password-here"})
+    for _ in range(2):
+        assert_error(_login(client, "worker@ccas-bordeaux.fr", "wrong-password-here"), 401)
+    assert_error(_login(client, "worker@ccas-bordeaux.fr"), 429)
+    page = client.post("/login", data={"email": "worker@ccas-bordeaux.fr", "password": PASSWORD})
+    assert page.status_code == 429
+
+
+def test_tokens_are_stored_hashed(client, people, owner_engine):
+    token = _login(client, "worker@ccas-bordeaux.fr").json["token"]
+    client.post("/password/forgot", data={"email": "worker@ccas-bordeaux.fr"})
+    with owner_engine.connect() as conn:
+        api_hashes = conn.scalars(text("SELECT token_hash FROM api_tokens")).all()
+        link_hashes = conn.scalars(text("SELECT token_hash FROM user_tokens")).all()
+    assert api_hashes == [hashlib.sha256(token.encode()).hexdigest()]
+    assert len(link_hashes) == 1 and len(link_hashes[0]) == 64
+    # The reset link's token is in the e-mail only: what is stored is its SHA-256.
+    body = next(m for m in deliver_mail(client.application) if "/reset/" in m["body"])["body"]
+    link_token = body.split("/reset/")[1].split()[0]
+    assert link_hashes == [hashlib.sha256(link_token.encode()).hexdigest()]
