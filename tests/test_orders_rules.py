@@ -95,6 +95,18 @@ def test_national_team_orders_on_behalf_of_a_relais(client, world):
     assert client.get(f"/api/v1/orders/{response.json['id']}", headers=world.other_admin).status_code == 200
 
 
+def test_skus_are_read_whatever_their_case(client, world):
+    created = _create(client, world.admin, [{"sku": " rec-1 ", "quantity": 2}])
+    assert created.status_code == 201, created.json
+    assert [line["sku"] for line in created.json["lines"]] == ["REC-1"]
+    order_id = created.json["id"]
+    assert client.post(f"/api/v1/orders/{order_id}/submit", headers=world.admin).status_code == 200
+    allocated = client.post(f"/api/v1/orders/{order_id}/allocation", headers=world.national,
+                            json={"lines": [{"sku": "Rec-1", "quantity": 2}]})
+    assert allocated.status_code == 200, allocated.json
+    assert allocated.json["lines"][0]["allocated"] == 2
+
+
 def test_a_relais_admin_cannot_order_for_another_relais(client, world):
     response = _create(client, world.admin, [{"sku": "REC-1", "quantity": 2}], relais_id=world.other_id)
     assert response.status_code == 422 and "relais_id" in response.json["errors"]
@@ -273,6 +285,8 @@ def test_shipment_rules(app, client, world, paid_order):
     assert quantity.status_code == 422 and "REC-1" in _flat(quantity)
     not_serialized = _ship(client, world, paid_order, [{"sku": "REC-1", "serials": ["X1"]}])
     assert not_serialized.status_code == 422
+    garbled = _ship(client, world, paid_order, [{"sku": "SIM-1", "serials": [world.serials[0], "89\x0033"]}])
+    assert garbled.status_code == 422 and "SIM-1" in garbled.json["errors"]
     assert national_level(app, world.sim_id) == (5, 2)  # nothing moved
     shipped = _ship(client, world, paid_order, [])
     assert shipped.status_code == 200

@@ -90,6 +90,8 @@ def test_units_of_another_relais_or_of_national_stock_are_not_found(client, netw
         response = client.get(f"/api/v1/units/{serial}?sku=SIM-ISO", headers=network["a_worker"])
         assert response.status_code == 404
         assert client.get(f"/api/v1/units/{serial}", headers=network["national"]).status_code == 200
+    # Not even a serial: unknown, like any other.
+    assert client.get("/api/v1/units/89%00%01", headers=network["national"]).status_code == 404
 
 
 def test_row_level_security_hides_other_relais_rows_even_in_raw_sql(app, network):

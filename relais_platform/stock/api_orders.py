@@ -182,10 +182,10 @@ def allocate_order(data: dict[str, Any], order_id: int):
     """Allocate line by line; more than available → 409 naming the product."""
     quantities: dict[str, int] = {}
     for line in data["lines"]:
-        if line["sku"] in quantities:
-            raise ValidationFailed.field(line["sku"], _("Le produit %(sku)s apparaît plusieurs fois.",
-                                                        sku=line["sku"]))
-        quantities[line["sku"]] = line["quantity"]
+        sku = line["sku"].strip().upper()
+        if sku in quantities:
+            raise ValidationFailed.field(sku, _("Le produit %(sku)s apparaît plusieurs fois.", sku=sku))
+        quantities[sku] = line["quantity"]
     return _detail(allocation.allocate(_visible(order_id, *NATIONAL), quantities))
 
 

@@ -8,6 +8,7 @@ repeated or already-known serial rejects it whole, naming each one.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ MAX_RECEIPT_QUANTITY = 1_000_000
 # A 422 listing 100,000 bad serials helps nobody: name the first ones, count the rest.
 MAX_REPORTED_PROBLEMS = 1_000
 MAX_UNIT_HISTORY = 500
+# What any stored serial looks like (see serials.serial_problem).
+_LOOKUP_SERIAL = re.compile(r"[A-Z0-9-]{3,32}")
 # Units counted in the national on-hand quantity (see `verify`).
 NATIONAL_UNIT_STATUSES = (UnitStatus.IN_STOCK, UnitStatus.RESERVED)
 # Where a unit can come back from: sent out, held or handed out by a relais, in transit back.
@@ -331,8 +334,11 @@ def find_unit(serial: str, sku: str | None = None, *, relais_id: int | None = No
 
     A unit held elsewhere is reported missing, exactly like an unknown one.
     """
-    # Stored normalized: digits, or upper-case serial numbers.
-    stmt = select(SerialUnit).join(Product).where(SerialUnit.serial == serial.strip().upper())
+    serial = serial.strip().upper()
+    # Stored normalized: digits, or upper-case serial numbers; anything else is no serial.
+    if not _LOOKUP_SERIAL.fullmatch(serial):
+        raise NotFound(_("Unité introuvable."))
+    stmt = select(SerialUnit).join(Product).where(SerialUnit.serial == serial)
     if sku:
         stmt = stmt.where(Product.sku == sku.strip().upper())
     if relais_id is not None:

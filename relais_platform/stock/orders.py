@@ -236,7 +236,8 @@ def _check_lines(relais: Relais, lines: Iterable[tuple[str, Any]]) -> list[tuple
     A sku given twice is refused rather than merged: it is more often a typing slip than an
     intended sum.
     """
-    pairs = [((sku or "").strip(), quantity) for sku, quantity in lines]
+    # Stored upper case (see catalogue): a client typing "rec-1" means REC-1.
+    pairs = [((sku or "").strip().upper(), quantity) for sku, quantity in lines]
     if not pairs:
         raise ValidationFailed.field("lines", _("La commande doit contenir au moins une ligne."))
     products = {

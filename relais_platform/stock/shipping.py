@@ -44,6 +44,7 @@ from relais_platform.stock.orders import (
 )
 
 _SEPARATORS = re.compile(r"[\s,;]+")
+_SERIAL = re.compile(r"[A-Z0-9-]{3,32}")
 
 
 def normalize_serials(values: Iterable[str] | None) -> list[str]:
@@ -108,9 +109,12 @@ def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[lis
         problems.append(_("%(count)d numéro(s) de série donnés pour %(sku)s (%(name)s), %(quantity)d "
                           "attendu(s).", count=len(serials), sku=product.sku, name=product.name,
                           quantity=quantity))
+    # Only what can be a serial goes to the database (a stray control character would not
+    # even be a valid text parameter); the rest is reported unknown below.
+    candidates = {serial for serial in serials if _SERIAL.fullmatch(serial)}
     found = {unit.serial: unit for unit in db.session.scalars(
         select(SerialUnit)
-        .where(SerialUnit.product_id == product.id, SerialUnit.serial.in_(set(serials)))
+        .where(SerialUnit.product_id == product.id, SerialUnit.serial.in_(candidates))
         .order_by(SerialUnit.id)
         .with_for_update()
     )}
