@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -228,7 +229,13 @@ def sessions() -> Page:
     page = _page_number()
     rows, total = accompaniment.sessions_page(None, None, page, PAGE_SIZE)
     headers = pagination_headers(total, page, PAGE_SIZE)
-    return render_template("beneficiaries/sessions.html", title=_("Accompagnement"), rows=rows,
+    today = utcnow().date()
+    year_start, month_start = today.replace(month=1, day=1), today.replace(day=1)
+    tomorrow = today + timedelta(days=1)  # sessions are never in the future
+    hours = {"month": accompaniment.accompaniment_hours(current_user.relais_id, month_start, tomorrow),
+             "year": accompaniment.accompaniment_hours(current_user.relais_id, year_start, tomorrow)}
+    return render_template("beneficiaries/sessions.html", title=_("Accompagnement"), rows=rows, hours=hours,
+                           month_start=month_start, year_start=year_start,
                            page=page, last_page=max(1, -(-total // PAGE_SIZE)),
                            parcours=accompaniment.list_parcours(), parcours_form=ParcoursForm(formdata=None),
                            is_admin=current_user.role == Role.RELAIS_ADMIN), 200, headers
