@@ -23,7 +23,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-WIDTH = 420
+WIDTH = 360
 PAD = 8
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 INK = "#1b1b2f"
@@ -33,11 +33,11 @@ GRID = "#c9c5d3"
 PALETTE = ("#2b1a3d", "#a3195b", "#1e6b34", "#005a9c", "#8a4b00", "#5c5c5c")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross", "bar")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2", "10 4")
-MAX_LABEL = 52  # characters drawn; the full label is in the desc and the data table
+MAX_LABEL = 44  # characters drawn; the full label is in the desc and the data table
 
 _ROW = 40  # one horizontal bar: label line, then the bar
 _BAR = 16
-_VALUE_SPACE = 96
+_VALUE_SPACE = 84
 
 
 # --- text helpers -----------------------------------------------------------------------
@@ -338,8 +338,10 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float | Non
                      f'stroke="{INK if tick == 0 else GRID}" stroke-width="1"/>')
         parts.append(f'<text x="{_fmt(left - 6)}" y="{_fmt(y + 4)}" text-anchor="end" font-size="13" '
                      f'fill="{MUTED}">{escape(text)}</text>')
-    # At most about five x labels (readable on a phone), always the first and the last.
-    every = max(1, math.ceil(count / 5))
+    # As many x labels as fit without overlapping (about 7.5 units a character at 13),
+    # always the first and the last.
+    widest = 7.5 * max(len(_clip(label)) for label in labels) + 12
+    every = max(1, math.ceil(count / max(2, int((right - left) / widest))))
     shown = sorted({*range(0, count, every), count - 1})
     if count > 1 and len(shown) > 1 and shown[-1] - shown[-2] < every:
         shown.pop(-2)
