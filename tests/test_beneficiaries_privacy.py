@@ -3,7 +3,9 @@ audit entries with ids only, erasure, retention, the search plan and bounded que
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import date, timedelta
 from typing import Any
 
@@ -417,3 +419,62 @@ def test_anonymised_rows_leave_search_and_lists(app, client, world):
         assert db.session.get(Relais, world["a"]) is not None
     ids = [p["id"] for p in client.get("/api/v1/beneficiaries", headers=world["tokens"]["a_worker"]).json]
     assert ids == [world["zenobie"]]
+
+
+def _names_in(data: bytes) -> list[str]:
+    """The world's names found in a response body, a zip (xlsx) included."""
+    chunks = [data]
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            chunks += [archive.read(name) for name in archive.namelist()]
+    text_ = b"\n".join(chunks).decode("utf-8", "replace").lower()
+    return [name for name in NAMES if name.lower() in text_]
+
+
+@pytest.mark.parametrize("who", ["national", "coach"])
+def test_reports_periods_and_exports_of_national_and_coach_show_no_name(app, world, who):
+    """The routes the walk cannot fill (a period, a year, an export file), with a named
+    beneficiary's distribution in relais A."""
+    from rq import SimpleWorker
+
+    from relais_platform import jobs
+    from relais_platform.stock import reports
+    from tests.factories import deliver_to_relais, make_distribution, make_product, stock_up
+
+    with app.app_context():
+        phone = make_product(sku="PHONE-P", category="smartphone", dimension="equipement", serial_kind="imei",
+                             max_resale_price_cents=7000, validity_days=None)
+        serial = "356938035643809"
+        stock_up(phone, serials=[serial])
+        deliver_to_relais(world["a"], phone, serials=[serial])
+        make_distribution(world["a"], "PHONE-P", price_cents=2000, serial=serial,
+                          beneficiary_id=world["zenobie"])
+        period = reports.format_period(reports.last_ended_period())
+        browser = login_as(app, db.session.get(User, world["users"][who]))
+    headers = world["tokens"][who]
+
+    def api() -> FlaskClient:  # a fresh client each time: no cookie carried between calls
+        return app.test_client()
+
+    year = utcnow().year
+    in_a = f"relais_id={world['a']}"
+    urls = [f"/api/v1/stock-reports/status?period={period}", f"/distributions/national?period={period}",
+            f"/api/v1/stock-reports/{period}", f"/distributions/reports/{period}", "/api/v1/network-stock",
+            f"/api/v1/reports/annual?year={year}", f"/api/v1/reports/annual?year={year}&{in_a}",
+            f"/rapports/bilan?year={year}", f"/rapports/bilan?year={year}&{in_a}"]
+    for url in urls:
+        for response in (browser.get(url), api().get(url, headers=headers)):
+            assert not _names_in(response.data), (url, response.status_code)
+    for fmt in ("csv", "xlsx"):
+        started = api().get("/api/v1/reports/annual/export", query_string={"year": year, "format": fmt},
+                          headers=headers)
+        assert started.status_code == 202, started.get_json()
+        with app.app_context():
+            SimpleWorker([jobs.queue("reports")], connection=jobs.redis_connection()).work(burst=True)
+        status = api().get(started.headers["Location"], headers=headers).get_json()
+        assert status["download_url"], status
+        file = api().get(status["download_url"], headers=headers)
+        assert file.status_code == 200 and not _names_in(file.data), fmt
+    with app.app_context():
+        for message in mail.read_outbox():
+            assert not _names_in(json.dumps(message, ensure_ascii=False).encode())
