@@ -478,3 +478,13 @@ def test_reports_periods_and_exports_of_national_and_coach_show_no_name(app, wor
     with app.app_context():
         for message in mail.read_outbox():
             assert not _names_in(json.dumps(message, ensure_ascii=False).encode())
+
+
+def test_retention_jobs_are_scheduled_daily_in_the_worker():
+    from relais_platform.jobs import PERIODIC
+
+    scheduled = {job.func: job.cron for job in PERIODIC}
+    for path in ("relais_platform.beneficiaries.jobs.anonymise_inactive_beneficiaries",
+                 "relais_platform.beneficiaries.jobs.purge_audit_log"):
+        minute, hour, *every = scheduled[path].split()
+        assert minute.isdigit() and hour.isdigit() and every == ["*", "*", "*"], scheduled[path]
