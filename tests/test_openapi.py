@@ -96,6 +96,37 @@ def test_lists_document_pagination(spec):
     assert {"status", "kind", "departement", "q"} <= filters
 
 
+# Lists bounded by their parent (one order, one person, one session, one relais' team, the
+# catalogue): one page always holds them.
+BOUNDED_LISTS = {
+    "/api/v1/orders/{order_id}/payments", "/api/v1/beneficiaries/{beneficiary_id}/diagnostics",
+    "/api/v1/beneficiaries/{beneficiary_id}/parcours", "/api/v1/parcours",
+    "/api/v1/training/modules", "/api/v1/training/sessions/{session_id}/enrollments",
+    "/api/v1/training/sessions/{session_id}/attendance", "/api/v1/training/records",
+    "/api/v1/relais/{relais_id}/training", "/api/v1/inventory", "/api/v1/network-stock",
+}
+# To fix in their packages, then remove from here: not paginated yet (training, issue 5:
+# sessions accumulate over the years, the national portfolio lists every relais), or
+# paginated without documenting the headers (stock, issue 3).
+AWAITING_PAGINATION = {"/api/v1/training/sessions", "/api/v1/coaching/portfolio", "/api/v1/orders"}
+
+
+def test_every_growing_list_is_paginated(spec):
+    """'Lists are paginated': page and per_page in, X-Pagination and X-Total-Count out."""
+    unpaginated = []
+    for path, operations in spec["paths"].items():
+        operation = operations.get("get")
+        response = (operation or {}).get("responses", {}).get("200", {})
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if schema.get("type") != "array" or path in BOUNDED_LISTS | AWAITING_PAGINATION:
+            continue
+        parameters = {p.get("name") for p in operation.get("parameters", [])}
+        if not ({"page", "per_page"} <= parameters
+                and {"X-Pagination", "X-Total-Count"} <= set(response.get("headers", {}))):
+            unpaginated.append(path)
+    assert unpaginated == []
+
+
 def test_bearer_security_scheme(spec):
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert {"bearerAuth": []} in spec["security"]
