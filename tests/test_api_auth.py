@@ -302,3 +302,9 @@ def test_tokens_are_stored_hashed(client, people, owner_engine):
     body = next(m for m in deliver_mail(client.application) if "/reset/" in m["body"])["body"]
     link_token = body.split("/reset/")[1].split()[0]
     assert link_hashes == [hashlib.sha256(link_token.encode()).hexdigest()]
+
+
+def test_passwords_are_hashed_with_argon2id(people, owner_engine):
+    with owner_engine.connect() as conn:
+        hashes = conn.scalars(text("SELECT password_hash FROM users WHERE password_hash IS NOT NULL"))
+        assert {h.split("$")[1] for h in hashes} == {"argon2id"}
