@@ -85,6 +85,7 @@ def w(app):
         make_relais(RelaisStatus.APPLIED, name="Relais Charlie")
         a.coach_id, b.coach_id = coach.id, other_coach.id
         a.terms_accepted_at = b.terms_accepted_at = at(2026, 1, 5)
+        a.status_changed_at, b.status_changed_at = at(2025, 1, 2), at(2026, 3, 20)  # activations
         db.session.commit()
         admin_a, worker_a = make_user(Role.RELAIS_ADMIN, a), make_user(Role.RELAIS_WORKER, a)
         admin_b = make_user(Role.RELAIS_ADMIN, b)
@@ -122,7 +123,15 @@ def w(app):
                    (OrderStatus.RECEIVED, at(2026, 4, 6))])
             order(ids.b, OrderStatus.CANCELLED, [(ids.kit, 2, 0, 0, 0)],
                   [(OrderStatus.SUBMITTED, at(2024, 1, 1)), (OrderStatus.SHIPPED, at(2024, 1, 30))])
-            session.add(StockReport(relais_id=ids.a, period=date(2026, 5, 1), submitted_at=at(2026, 6, 5)))
+            # A reports every month on time but April (on 20 May, due on the 10th).
+            session.add_all(StockReport(relais_id=ids.a, period=period,
+                                        submitted_at=at(sent.year, sent.month, 5))
+                            for period, sent in ((date(2025, 12, 1), date(2026, 1, 1)),
+                                                 (date(2026, 1, 1), date(2026, 2, 1)),
+                                                 (date(2026, 2, 1), date(2026, 3, 1)),
+                                                 (date(2026, 3, 1), date(2026, 4, 1)),
+                                                 (date(2026, 5, 1), date(2026, 6, 1))))
+            session.add(StockReport(relais_id=ids.a, period=date(2026, 4, 1), submitted_at=at(2026, 5, 20)))
             session.add_all([
                 AccompanimentSession(relais_id=ids.a, kind=SessionKind.PERMANENCE, held_on=date(2026, 5, 12),
                                      duration_minutes=90, anonymous_count=2),
@@ -232,6 +241,10 @@ def test_national_late_stock_reports(app, w):
     assert reports["period"] == "2026-05" and reports["due_on"] == "2026-06-10"
     assert (reports["expected"], reports["reported"]) == (2, 1)  # C is not active
     assert [row["name"] for row in reports["late"]] == ["Relais Bravo"]
+    # Over December–May: B, active since March, missed March, April and May; A sent April late.
+    assert reports["history_months"] == 6
+    assert [(r["name"], r["late"], r["missing"]) for r in reports["history"]] == [
+        ("Relais Bravo", 3, 3), ("Relais Alpha", 1, 0)]
 
 
 def test_national_cover_per_relais_and_product_with_reorder(app, w):

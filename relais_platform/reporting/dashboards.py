@@ -25,7 +25,21 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Float, and_, case, cast, distinct, func, literal_column, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    Float,
+    and_,
+    case,
+    cast,
+    column,
+    distinct,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    values,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from relais_platform.accounts.models import Role, User
@@ -49,6 +63,7 @@ from relais_platform.stock.models import (
     RelaisMovementKind,
     RelaisStock,
     RelaisStockMovement,
+    StockReport,
 )
 from relais_platform.tenancy import current_scope
 from relais_platform.tenants.geography import region_of
@@ -61,6 +76,8 @@ LOCAL_MONTHS = 12
 URGENT_ROWS = 50  # cover table of the national dashboard: the most urgent lines first
 PORTFOLIO_URGENT_ROWS = 20
 LEAD_TIME_MONTHS = 12  # orders submitted since the start of the month a year ago
+LATE_HISTORY_MONTHS = 6
+LATE_ROWS = 50
 
 DISTRIBUTED = (RelaisMovementKind.DISTRIBUTION, RelaisMovementKind.DISTRIBUTION_CANCELLED)
 # Open orders and what each status still brings to the relais (see forecast's "on order").
@@ -255,6 +272,15 @@ class TerritoryRow:
     accompaniment_hours: float
 
 
+@dataclass(frozen=True)
+class LateReporter:
+    relais_id: int
+    name: str
+    city: str
+    late: int  # months reported after the due date, or not reported once due
+    missing: int  # of which never reported
+
+
 @dataclass
 class NationalDashboard:
     current_month: date
@@ -265,6 +291,7 @@ class NationalDashboard:
     report_period: date
     report_due_on: date
     reporting: list[reports.ReportingStatus]
+    late_history: list[LateReporter]
     cover: list[CoverRow]
     departements: list[TerritoryRow]
     regions: list[TerritoryRow]
@@ -305,6 +332,7 @@ def national_dashboard(actor: User) -> NationalDashboard:
         report_period=period,
         report_due_on=reports.due_on(period),
         reporting=reports.reporting_status(period),
+        late_history=late_reporting(period),
         cover=cover_rows(current_month, urgent_first=True, limit=URGENT_ROWS),
         departements=departements,
         regions=by_region(departements),
@@ -345,6 +373,35 @@ def stock_by_product(current_month: date) -> list[ProductStock]:
     return [ProductStock(pid, sku, name, int(available), int(res), int(tr), int(at),
                          forecast.cover(int(at), int(tr), int(units), current_month))
             for pid, sku, name, available, res, tr, at, units in rows]
+
+
+def late_reporting(last_period: date, months: int = LATE_HISTORY_MONTHS,
+                   limit: int = LATE_ROWS) -> list[LateReporter]:
+    """Relais late with their monthly stock report over the last `months` periods (one query).
+
+    Same rule as `stock.reports.reporting_status`, per period: late when reported after its
+    due date, or not reported once the due date has passed. Only active relais holding
+    stock, and only the periods since the month of their activation; most often late first.
+    """
+    periods = months_ending(last_period, months)
+    due = values(column("period", Date), column("due_on", Date), name="periods").data(
+        [(period, reports.due_on(period)) for period in periods])
+    submitted_on = cast(func.timezone(_zone_name(), StockReport.submitted_at), Date)
+    late = or_(and_(StockReport.id.is_(None), due.c.due_on < local_today()), submitted_on > due.c.due_on)
+    late_count = func.count().filter(late)
+    rows = db.session.execute(
+        select(Relais.id, Relais.name, Relais.city, late_count,
+               func.count().filter(StockReport.id.is_(None), due.c.due_on < local_today()))
+        .select_from(Relais)
+        .join(due, due.c.period >= _local_month(Relais.status_changed_at))
+        .outerjoin(StockReport, and_(StockReport.relais_id == Relais.id, StockReport.period == due.c.period))
+        .where(Relais.status == RelaisStatus.ACTIVE, Relais.dimensions.overlap(reports.STOCK_DIMENSIONS))
+        .group_by(Relais.id, Relais.name, Relais.city)
+        .having(late_count > 0)
+        .order_by(late_count.desc(), Relais.name, Relais.id)
+        .limit(limit)
+    )
+    return [LateReporter(*row) for row in rows]
 
 
 def orders_by_status() -> list[tuple[OrderStatus, int]]:

@@ -68,12 +68,23 @@ class DashboardLateReportSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
 
 
+class DashboardLateHistorySchema(Schema):
+    relais_id = fields.Integer()
+    name = fields.String()
+    city = fields.String()
+    late = fields.Integer(metadata={"description": "Mois envoyés en retard ou pas envoyés"})
+    missing = fields.Integer(metadata={"description": "Dont mois jamais envoyés"})
+
+
 class DashboardStockReportsSchema(Schema):
     period = fields.String()
     due_on = fields.Date()
     expected = fields.Integer()
     reported = fields.Integer()
     late = fields.List(fields.Nested(DashboardLateReportSchema))
+    history_months = fields.Integer()
+    history = fields.List(fields.Nested(DashboardLateHistorySchema),
+                          metadata={"description": "Relais les plus souvent en retard sur la période"})
 
 
 class DashboardTerritorySchema(Schema):

@@ -58,6 +58,7 @@ def national() -> str:
     data = dashboards.national_dashboard(current_user)
     months = [month_label(m) for m in data.distributions.months]
     totals = data.distributions.total()
+    measured = [t for t in data.lead_times if t.median_days is not None]
     charts: dict[str, Markup] = {
         "stock": stacked_bar_chart(
             _("Stock par produit"), [p.sku for p in data.stock],
@@ -73,14 +74,15 @@ def national() -> str:
         "orders": bar_chart(_("Commandes par statut"), [status_label(s) for s, _n in data.orders_by_status],
                             [n for _s, n in data.orders_by_status]),
         "lead_times": bar_chart(_("Délais médians des commandes (jours)"),
-                                [str(t.label) for t in data.lead_times],
-                                [t.median_days or 0 for t in data.lead_times], unit=_("j")),
+                                [str(t.label) for t in measured],
+                                [t.median_days for t in measured], unit=_("j")),
         "regions": bar_chart(_("Unités distribuées sur 12 mois par région"), [r.name for r in data.regions],
                              [r.distributed for r in data.regions]),
     }
     return render_template("reporting/dashboard_national.html", title=_("Tableau de bord national"),
                            d=data, charts=charts, months=months, totals=totals, month_label=month_label,
-                           categories=dashboards.CATEGORY_GROUPS)
+                           categories=dashboards.CATEGORY_GROUPS, late_months=dashboards.LATE_HISTORY_MONTHS,
+                           late_rows=dashboards.LATE_ROWS)
 
 
 @bp.get("/relais")
