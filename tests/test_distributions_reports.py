@@ -50,6 +50,9 @@ def world(app):
         relais_movement(a.id, recharge, "loss", -1, inside)
         relais_movement(b.id, recharge, "receipt", 3, before)
         relais_movement(late.id, recharge, "receipt", 1, before)
+        # Its first goods came after the month: it owes no report for it.
+        newcomer = make_relais(name="Relais Dronne")
+        relais_movement(newcomer.id, recharge, "receipt", 2, _at(period + relativedelta(months=1), 9))
         users = {
             "admin": make_user(Role.RELAIS_ADMIN, a),
             "worker": make_user(Role.RELAIS_WORKER, a),
@@ -217,11 +220,12 @@ def test_national_sees_who_reported_who_is_late_and_the_network_stock(app, clien
     body = response.json
     rows = {row["relais_id"]: row for row in body["relais"]}
     assert rows[world.a]["reported"] and not rows[world.b]["reported"]
+    assert set(rows) == {world.a, world.b, world.late}  # not the newcomer
     overdue = date.today() > date.fromisoformat(body["due_on"])
     assert rows[world.b]["late"] == rows[world.late]["late"] == overdue
     assert body["reported"] == 1 and body["late"] == (2 if overdue else 0)
     stock = {row["sku"]: row for row in client.get("/api/v1/network-stock", headers=world.national).json}
-    assert (stock["REC-R"]["on_hand"], stock["REC-R"]["relais_holding"]) == (25 + 3 + 1, 3)
+    assert (stock["REC-R"]["on_hand"], stock["REC-R"]["relais_holding"]) == (25 + 3 + 1 + 2, 4)
     assert stock["PHONE-R"]["on_hand"] == 2 and stock["PHONE-R"]["relais_holding"] == 1
     for url in ("/api/v1/stock-reports/status?period=" + world.period, "/api/v1/network-stock"):
         for headers in (world.admin, world.coach):

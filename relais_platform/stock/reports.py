@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -318,15 +318,21 @@ def draft_or_report(period_text: str | None) -> dict[str, Any]:
 
 
 def reporting_status(period: date) -> list[ReportingStatus]:
-    """Active relais holding stock (connexion or equipement): reported or not, and late."""
+    """Active relais with stock (connexion or equipement) that owe this month's report:
+    reported or not, and late. A relais owes it once its ledger has a movement before the
+    month's end (a relais that received its first goods later has nothing to report)."""
     national_scope(_("suivi des rapports de stock mensuels"))
     due = due_on(period)
     overdue = local_today() > due
     zone = _zone()
+    month_end = month_bounds(period)[1]
+    had_stock = exists().where(RelaisStockMovement.relais_id == Relais.id,
+                               RelaisStockMovement.occurred_at < month_end)
     rows = db.session.execute(
         select(Relais.id, Relais.name, Relais.city, StockReport.submitted_at)
         .outerjoin(StockReport, and_(StockReport.relais_id == Relais.id, StockReport.period == period))
-        .where(Relais.status == RelaisStatus.ACTIVE, Relais.dimensions.overlap(STOCK_DIMENSIONS))
+        .where(Relais.status == RelaisStatus.ACTIVE, Relais.dimensions.overlap(STOCK_DIMENSIONS),
+               or_(StockReport.id.is_not(None), had_stock))
         .order_by(Relais.name, Relais.id)
     )
     return [
