@@ -410,3 +410,18 @@ def test_no_beneficiary_name_anywhere(app, w, who, paths):
     body += login_as(app, w.users[who]).get(page).get_data(as_text=True)
     for name in SECRET_NAMES:
         assert name not in body
+
+
+def test_coach_without_portfolio_sees_an_empty_dashboard(app, w):
+    with app.app_context():
+        lonely = make_user(Role.COACH)
+        headers = bearer(lonely)
+        user_id = lonely.id
+        db.session.remove()
+    response = app.test_client().get("/api/v1/dashboards/coach", headers=headers)
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["relais"] == [] and data["cover"] == []
+    assert all(m["distributed"] == 0 and m["sessions"] == 0 for m in data["activity"])
+    html = login_as(app, user_id).get("/dashboards/coach").get_data(as_text=True)
+    assert "Aucun relais dans votre portefeuille." in html and "Relais Alpha" not in html
