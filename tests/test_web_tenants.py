@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
 from relais_platform.tenants.models import Relais, RelaisStatus
-from tests.factories import make_relais, make_user, relais_data
+from tests.factories import PASSWORD, make_relais, make_user, relais_data
 from tests.test_web_support import build, deliver_mail, login_as, make_signed_relais, query, text
 
 
@@ -159,6 +159,25 @@ def test_status_transitions(app, national_client):
 
     national_client.post(f"/relais/{relais.id}/status", data={"status": "active"})
     assert _relais(app, relais.id).status == RelaisStatus.ACTIVE
+
+
+def test_closing_is_final_and_shuts_the_team_out(app, national_client):
+    relais = build(app, make_signed_relais)
+    worker = build(app, make_user, Role.RELAIS_WORKER, relais)
+    member = login_as(app, worker)
+    assert member.get("/").status_code == 200
+    national_client.post(f"/relais/{relais.id}/status", data={"status": "closed", "reason": "Fin"})
+    assert _relais(app, relais.id).status == RelaisStatus.CLOSED
+    page = text(national_client.get(f"/relais/{relais.id}"))
+    assert 'name="status"' not in page  # no move offered
+    for status in ("active", "suspended"):
+        assert national_client.post(f"/relais/{relais.id}/status",
+                                    data={"status": status}).status_code == 422
+    assert _relais(app, relais.id).status == RelaisStatus.CLOSED
+    # The session the worker held ends; signing in again is refused.
+    assert member.get("/").headers["Location"].startswith("/login")
+    signed_out = app.test_client().post("/login", data={"email": worker.email, "password": PASSWORD})
+    assert signed_out.status_code == 401
 
 
 def test_approve_application_invites_the_contact(app, national_client):

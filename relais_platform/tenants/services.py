@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from relais_platform import mail
@@ -213,6 +213,13 @@ def change_status(relais: Relais, status: RelaisStatus | str, reason: str | None
     )
     relais.status = status
     relais.status_changed_at = utcnow()
+    if status == RelaisStatus.CLOSED:
+        # Its staff can no longer sign in (accounts.services); end the sessions they hold.
+        db.session.execute(
+            update(User).where(User.relais_id == relais.id)
+            .values(session_version=User.session_version + 1)
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def approve_application(relais: Relais, actor: User) -> User | None:
