@@ -1,7 +1,8 @@
 """Two relais holding one object of every tenant-owned kind, for the isolation matrices.
 
 Relais A owns an order, a distribution, a beneficiary (with an accompaniment session), a
-training enrolment and record, a coaching session with a next step, and a custom milestone;
+training enrolment and record, a coaching session with a next step, a custom milestone, a
+reporting event and a bilan export requested by its admin;
 relais B has its own admin, worker and coach. The matrices (tests/test_api_isolation.py,
 tests/test_web_isolation.py) check that B's users get 404 for every one of A's ids.
 """
@@ -19,6 +20,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.beneficiaries.models import Beneficiary
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
+from relais_platform.reporting.models import EventKind, ReportExport, ReportingEvent
 from relais_platform.stock.models import Distribution, Order
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
@@ -89,7 +91,12 @@ def build_world() -> SimpleNamespace:
     with tenant_session(db.session, TenantScope(relais_id=w.a)):
         db.session.add(Enrolment(session_id=w.training_session, user_id=w.worker_a,
                                  status=EnrolmentStatus.ENROLLED))
+        event = ReportingEvent(kind=EventKind.EVENT, title="Forum Alpha", held_on=date(2026, 1, 8))
+        export = ReportExport(requested_by_id=w.admin_a, relais_id=w.a, year=2026, format="csv",
+                              scope={})
+        db.session.add_all([event, export])
         db.session.commit()
+        w.event, w.export = event.id, export.id
     # Records and coaching rows are written by the national team and coaches only (RLS).
     with tenant_session(db.session, TenantScope(all_relais=True)):
         record = TrainingRecord(relais_id=w.a, user_id=w.worker_a, module_id=module,
@@ -110,7 +117,9 @@ def snapshot_of_a(app: Flask, w: SimpleNamespace) -> tuple:
     with app.app_context(), tenant_session(db.session, TenantScope(relais_id=w.a)) as session:
         # Personal data: visible inside its own relais only.
         personal = (session.get(Beneficiary, w.person).last_name,
-                    session.get(Distribution, w.distribution).cancelled_at)
+                    session.get(Distribution, w.distribution).cancelled_at,
+                    session.get(ReportingEvent, w.event).title,
+                    session.scalar(select(func.count()).select_from(ReportExport)))
     with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)) as session:
         relais = session.get(Relais, w.a)
         worker = session.get(User, w.worker_a)
