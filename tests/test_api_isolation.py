@@ -239,6 +239,7 @@ def _rows(body) -> list:
     ("/api/v1/orders", "admin_a"), ("/api/v1/distributions", "admin_a"),
     ("/api/v1/beneficiaries", "worker_a"), ("/api/v1/accompaniments", "worker_a"),
     ("/api/v1/training/records", "worker_a"), ("/api/v1/inventory/movements", "admin_a"),
+    ("/api/v1/events", "worker_a"),
 ])
 def test_lists_of_b_never_show_a_rows(client, w, url, owner):
     # A's own list holds its rows, so an empty table cannot pass the test.
@@ -248,7 +249,7 @@ def test_lists_of_b_never_show_a_rows(client, w, url, owner):
         response = client.get(url, headers=w.headers[who])
         assert response.status_code == 200, (url, response.get_data(as_text=True))
         text = response.get_data(as_text=True)
-        for leak in ("Alphonsine", "Arcachon", "Relais Alpha"):
+        for leak in ("Alphonsine", "Arcachon", "Relais Alpha", "Forum Alpha"):
             assert leak not in text, (url, leak)
         own_ids = {row.get("id") for row in _rows(own.json) if isinstance(row, dict)} - {None}
         assert not own_ids & {row.get("id") for row in _rows(response.json) if isinstance(row, dict)}
