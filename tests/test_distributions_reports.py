@@ -289,3 +289,38 @@ def test_national_page_lists_relais_and_network_stock(app, world):
     assert all(name in html for name in names) and "PHONE-R" in html
     assert browser.get("/distributions/national?period=2026-13").status_code == 422
     assert _browser(app, world, "admin").get("/distributions/national").status_code == 403
+
+
+def test_two_simultaneous_submissions_store_one_report_and_answer_409(app, world):
+    import threading
+
+    from relais_platform.domain import DomainError
+
+    lines = [{"sku": "REC-R", "counted_closing": 25}, {"sku": "PHONE-R", "counted_closing": 2}]
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def submit() -> None:
+        with app.app_context():
+            try:
+                with tenant_session(db.session, TenantScope(relais_id=world.a)):
+                    reports.prefill(world.a, world.period_date)  # both read "not yet reported"
+                    barrier.wait(timeout=10)
+                    try:
+                        reports.submit(world.period, lines)
+                        db.session.commit()
+                        results.append(201)
+                    except DomainError as exc:
+                        db.session.rollback()
+                        results.append(exc.status)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [201, 409]
+    with app.app_context(), tenant_session(db.session, TenantScope(relais_id=world.a)):
+        assert len(reports.stored(world.a, world.period_date).lines) == 2
