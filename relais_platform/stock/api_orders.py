@@ -179,7 +179,7 @@ def cancel_order(data: dict[str, Any], order_id: int):
 @blp.arguments(OrderAllocationSchema)
 @blp.response(200, OrderOutSchema)
 def allocate_order(data: dict[str, Any], order_id: int):
-    """Allocate line by line; more than available → 409 naming the product."""
+    """Allocate line by line (national team); more than available → 409 naming the product."""
     quantities: dict[str, int] = {}
     for line in data["lines"]:
         sku = line["sku"].strip().upper()
@@ -214,7 +214,7 @@ def confirm_proposal(data: dict[str, Any]):
 @blp.arguments(OrderShipmentSchema)
 @blp.response(200, OrderOutSchema)
 def ship_order(data: dict[str, Any], order_id: int):
-    """Ship; serials scanned or pasted per line, or picked automatically."""
+    """Ship (national team); serials scanned or pasted per line, or picked automatically."""
     return _detail(shipping.ship(_visible(order_id, *NATIONAL), data["lines"]))
 
 
@@ -234,7 +234,7 @@ def get_delivery_note(order_id: int):
 @blp.arguments(OrderReceiptSchema)
 @blp.response(200, OrderOutSchema)
 def receive_order(data: dict[str, Any], order_id: int):
-    """Confirm receipt line by line: received + refused = shipped, reasons, serials."""
+    """Confirm receipt line by line (relais admin): received + refused = shipped, reasons, serials."""
     return _detail(shipping.receive(_visible(order_id, Role.RELAIS_ADMIN), data["lines"]))
 
 
@@ -242,4 +242,5 @@ def receive_order(data: dict[str, Any], order_id: int):
 @api_access(*READERS)
 @blp.response(200, OrderOutSchema)
 def close_order(order_id: int):
+    """Close a received order; refused goods go back to the national stock (national team)."""
     return _detail(shipping.close(_visible(order_id, *NATIONAL)))
