@@ -233,3 +233,9 @@ def test_the_persons_export_lists_what_they_received_and_a_merge_moves_it(app, c
     moved = client.get("/api/v1/distributions", query_string={"beneficiary_id": twin["id"]},
                        headers=world.worker)
     assert [d["id"] for d in moved.json] == [world.phone_sale]
+
+
+def test_the_persons_page_lists_what_they_received(app, world):
+    html = _browser(app, world, "worker").get(f"/beneficiaires/{world.person_a}").get_data(as_text=True)
+    assert f"/distributions/{world.phone_sale}" in html and world.phones[0] in html
+    assert f"/distributions/{world.recharge_sale}" not in html  # anonymous: nobody's

@@ -35,6 +35,7 @@ from relais_platform.beneficiaries.models import Beneficiary
 from relais_platform.domain import DomainError, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
+from relais_platform.stock import distributions
 
 bp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaires", template_folder="templates")
 
@@ -122,6 +123,7 @@ def detail(beneficiary_id: int) -> Page:
         "beneficiaries/detail.html", title=_("Fiche n° %(id)d", id=beneficiary.id), person=beneficiary,
         diagnostics=accompaniment.diagnostics_of(beneficiary.id), sessions=sessions,
         progress=accompaniment.progress_of(beneficiary.id), diagnostic_form=diagnostic_form,
+        received=db.session.scalars(distributions.query(beneficiary_id=beneficiary.id).limit(50)).all(),
         merge_form=MergeForm(formdata=None), is_admin=current_user.role == Role.RELAIS_ADMIN,
     )
 
