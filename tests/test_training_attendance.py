@@ -122,6 +122,42 @@ def test_signed_sheet_is_frozen_and_survey_invitations_go_out(client, w):
     assert len(surveys) == 1
 
 
+def test_the_sessions_trainer_keeps_and_signs_the_sheet(client, app, w):
+    sessions = "/api/v1/training/sessions"
+    body = {"module_code": "M2", "starts_at": "2031-03-02T09:00:00+01:00",
+            "ends_at": "2031-03-02T17:00:00+01:00", "capacity": 8, "location": "Gap"}
+    assert client.post(sessions, json={**body, "trainer_id": w.worker_a},
+                       headers=w.h["national"]).status_code == 422
+    created = client.post(sessions, json={**body, "trainer_id": w.other_coach}, headers=w.h["national"])
+    assert created.status_code == 201
+    session = created.get_json()
+    with app.app_context():
+        trainer_name = db.session.get(User, w.other_coach).name
+    assert session["trainer_id"] == w.other_coach and session["trainer"] == trainer_name
+    session_id = session["id"]
+    client.post(ENROL.format(session_id), json={"user_id": w.worker_a}, headers=w.h["worker_a"])
+    line = {"user_id": w.worker_a, "present": True}
+    # Another coach, or relais staff, do not keep this sheet.
+    for who in ("coach", "admin_a"):
+        assert client.get(ATTEND.format(session_id), headers=w.h[who]).status_code == 403, who
+        assert client.post(ATTEND.format(session_id), json=line, headers=w.h[who]).status_code == 403, who
+    # The trainer (a coach following none of these relais) does.
+    assert [e["user_id"] for e in client.get(ATTEND.format(session_id),
+                                             headers=w.h["other_coach"]).get_json()] == [w.worker_a]
+    assert client.post(ATTEND.format(session_id), json=line, headers=w.h["other_coach"]).status_code == 200
+    page = login_as(app, w.other_coach).get(f"/training/sessions/{session_id}").get_data(as_text=True)
+    assert "Feuille d'émargement" in page
+    assert "Feuille d'émargement" not in login_as(app, w.coach).get(
+        f"/training/sessions/{session_id}").get_data(as_text=True)
+    sign = f"/api/v1/training/sessions/{session_id}/sign-off"
+    assert client.post(sign, json={}, headers=w.h["coach"]).status_code == 403
+    signed = client.post(sign, json={}, headers=w.h["other_coach"])
+    assert signed.status_code == 200 and signed.get_json()["signed_off_at"]
+    assert "M2" in _progress(client, w)["training"]["completed"]
+    export = client.get("/api/v1/training/exports/attendance", headers=w.h["national"])
+    assert trainer_name in export.get_data(as_text=True)
+
+
 def test_survey_only_after_completion_and_once(client, w):
     url = f"/api/v1/training/sessions/{w.sessions['M1']}/survey"
     client.post(ENROL.format(w.sessions["M1"]), json={"user_id": w.worker_a}, headers=w.h["worker_a"])

@@ -138,29 +138,29 @@ class Enrollment(MethodView):
 
 @blp.route("/training/sessions/<int:session_id>/attendance")
 class Attendance(MethodView):
-    @api_access(Role.NATIONAL)
+    @api_access(*FOLLOWERS)
     @blp.response(200, TrainingEnrolmentSchema(many=True))
     def get(self, session_id: int):
-        """Feuille d'émargement."""
-        catalogue.get_session(session_id)
-        network_access(None, reason="training attendance sheet")
-        return attendance.sheet(session_id)
+        """Feuille d'émargement (équipe nationale, ou formateur de la session)."""
+        return attendance.sheet_for(current_user, session_id)
 
-    @api_access(Role.NATIONAL)
+    @api_access(*FOLLOWERS)
     @blp.arguments(TrainingAttendanceInSchema)
     @blp.response(200, TrainingAttendanceSchema)
     def post(self, data: dict[str, Any], session_id: int):
-        """Présent ou absent ; une présence donne l'attestation du module."""
+        """Présent ou absent (équipe nationale, ou formateur de la session) ; une présence donne
+        l'attestation du module."""
         return attendance.mark_attendance(current_user, session_id, data["user_id"], data["present"])
 
 
 @blp.route("/training/sessions/<int:session_id>/sign-off")
 class SignOff(MethodView):
-    @api_access(Role.NATIONAL)
+    @api_access(*FOLLOWERS)
     @blp.arguments(TrainingSignOffInSchema)
     @blp.response(200, TrainingSessionSchema)
     def post(self, data: dict[str, Any], session_id: int):
-        """Signer la feuille d'émargement pour le formateur ; le questionnaire part aux présents."""
+        """Signer la feuille d'émargement : le formateur de la session, ou l'équipe nationale pour
+        lui ; le questionnaire part aux présents."""
         attendance.sign_off(current_user, session_id, data["trainer"])
         return catalogue.get_session(session_id)
 

@@ -1,8 +1,9 @@
 """Attendance sheets, training records, satisfaction surveys.
 
-Marking someone present gives them a training record for the module (what progress counts);
-the sheet can be corrected until the national team signs it off for the trainer, after which
-it is evidence and stays as it is.
+Marking someone present gives them a training record for the module (what progress counts).
+The sheet is kept by the national team or by the session's trainer when the trainer has an
+account (`TrainingSession.trainer_id`); it can be corrected until one of them signs it off,
+after which it is evidence and stays as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from relais_platform import mail
 from relais_platform.accounts.models import Role, User
 from relais_platform.audit import services as audit
 from relais_platform.audit.services import network_access
-from relais_platform.domain import Conflict, NotFound, ValidationFailed
+from relais_platform.domain import Conflict, Forbidden, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.training.catalogue import get_session
@@ -24,12 +25,24 @@ from relais_platform.training.models import (
     EnrolmentStatus,
     SatisfactionSurvey,
     TrainingRecord,
+    TrainingSession,
 )
 
 
+def keeps_sheet(actor: User, session: TrainingSession) -> bool:
+    """The national team, or the session's trainer."""
+    return actor.role == Role.NATIONAL or (actor.active and session.trainer_id == actor.id)
+
+
+def _require_keeper(actor: User, session: TrainingSession) -> None:
+    if not keeps_sheet(actor, session):
+        raise Forbidden(_("Seuls le formateur de la session et l'équipe nationale tiennent la feuille."))
+
+
 def mark_attendance(actor: User, session_id: int, user_id: int, present: bool) -> Enrolment:
-    """National: one line of the sheet. Present → training record; absent → none."""
+    """National or trainer: one line of the sheet. Present → training record; absent → none."""
     session = get_session(session_id)
+    _require_keeper(actor, session)
     if session.signed_off_at is not None:
         raise Conflict(_("La feuille d'émargement est signée : elle ne peut plus changer."))
     user = db.session.scalar(select(User).where(User.id == user_id))
@@ -62,6 +75,13 @@ def mark_attendance(actor: User, session_id: int, user_id: int, present: bool) -
     return enrolment
 
 
+def sheet_for(actor: User, session_id: int) -> list[Enrolment]:
+    """The sheet as its keeper reads it: everyone enrolled, whatever their relais (audited)."""
+    _require_keeper(actor, get_session(session_id))
+    network_access(None, reason="training attendance sheet")
+    return sheet(session_id)
+
+
 def sheet(session_id: int) -> list[Enrolment]:
     """The attendance sheet: everyone enrolled (call under the national scope)."""
     return list(db.session.scalars(
@@ -72,8 +92,11 @@ def sheet(session_id: int) -> list[Enrolment]:
 
 
 def sign_off(actor: User, session_id: int, trainer: str | None = None) -> None:
-    """The national team signs the sheet for the trainer; present people get the survey."""
+    """The trainer, or the national team for the trainer, signs the sheet; present people get
+    the survey. Writing the session (a national table) needs the national scope, opened for
+    this sheet only and audited."""
     session = get_session(session_id)
+    _require_keeper(actor, session)
     network_access(None, reason="training attendance sign-off")
     if session.signed_off_at is not None:
         raise Conflict(_("La feuille d'émargement est déjà signée."))
@@ -82,7 +105,9 @@ def sign_off(actor: User, session_id: int, trainer: str | None = None) -> None:
     if unmarked:
         raise ValidationFailed.field(
             "attendance", _("Présence non renseignée pour : %(names)s.", names=", ".join(unmarked)))
-    if trainer:
+    if actor.id == session.trainer_id:
+        session.trainer = actor.name
+    elif trainer and trainer.strip():
         session.trainer = trainer.strip()
     session.signed_off_at = utcnow()
     session.signed_off_by_id = actor.id

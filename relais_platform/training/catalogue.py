@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from relais_platform.accounts.models import User
+from relais_platform.accounts.models import Role, User
 from relais_platform.audit import services as audit
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
@@ -139,8 +139,15 @@ def create_session(actor: User, data: Mapping[str, Any]) -> TrainingSession:
         errors["location"] = [_("Indiquez un lieu ou un lien de connexion.")]
     if online_url and not _valid_url(online_url):
         errors["online_url"] = [_("Le lien doit commencer par https://.")]
+    trainer_account = None
+    if data.get("trainer_id"):
+        trainer_account = db.session.get(User, data["trainer_id"])
+        if (trainer_account is None or not trainer_account.active
+                or trainer_account.role not in TRAINER_ROLES):
+            errors["trainer_id"] = [_("Choisissez un compte actif de coach ou de l'équipe nationale.")]
     if errors:
         raise ValidationFailed(errors)
+    trainer_name = (data.get("trainer") or "").strip() or None
     session = TrainingSession(
         module=module,
         starts_at=starts_at,
@@ -148,13 +155,24 @@ def create_session(actor: User, data: Mapping[str, Any]) -> TrainingSession:
         capacity=capacity,
         location=location,
         online_url=online_url,
-        trainer=(data.get("trainer") or "").strip() or None,
+        trainer=trainer_name or (trainer_account.name if trainer_account else None),
+        trainer_id=trainer_account.id if trainer_account else None,
         created_by_id=actor.id,
     )
     db.session.add(session)
     db.session.flush()
     audit.record("training_session_created", target=session, details={"module": module.code})
     return session
+
+
+# Who may be named trainer of a session (Emmaüs Connect staff).
+TRAINER_ROLES = (Role.COACH, Role.NATIONAL)
+
+
+def trainer_accounts() -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.role.in_(TRAINER_ROLES), User.active.is_(True))
+        .order_by(User.name)))
 
 
 def list_sessions(*, upcoming_only: bool = False, module_code: str | None = None) -> list[TrainingSession]:

@@ -53,6 +53,8 @@ class SessionForm(FlaskForm):
     location = StringField(_l("Lieu"), validators=[Optional()])
     online_url = StringField(_l("Lien de connexion"), validators=[Optional()])
     trainer = StringField(_l("Formateur·rice"), validators=[Optional()])
+    trainer_id = SelectField(_l("Compte du formateur·rice (tient et signe la feuille d'émargement)"),
+                             coerce=int, default=0)
 
 
 class EnrolForm(FlaskForm):

@@ -83,6 +83,9 @@ class TrainingSession(CreatedAt, Model):
     location: Mapped[str | None] = mapped_column(String(300))
     online_url: Mapped[str | None] = mapped_column(String(500))
     trainer: Mapped[str | None] = mapped_column(String(200))
+    # The trainer's own account (a coach or national user), if any: it keeps and signs the
+    # attendance sheet of this session, as the national team may.
+    trainer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
     capacity: Mapped[int] = mapped_column(Integer)
     enrolled_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     waitlisted_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

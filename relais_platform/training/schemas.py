@@ -26,6 +26,7 @@ class TrainingSessionInSchema(Schema):
     location = fields.String(load_default=None, allow_none=True)
     online_url = fields.String(load_default=None, allow_none=True)
     trainer = fields.String(load_default=None, allow_none=True)
+    trainer_id = fields.Integer(load_default=None, allow_none=True, strict=True)
 
 
 class TrainingSessionSchema(Schema):
@@ -37,6 +38,7 @@ class TrainingSessionSchema(Schema):
     location = fields.String(allow_none=True)
     online_url = fields.String(allow_none=True)
     trainer = fields.String(allow_none=True)
+    trainer_id = fields.Integer(allow_none=True)
     capacity = fields.Integer()
     enrolled_count = fields.Integer()
     waitlisted_count = fields.Integer()

@@ -86,6 +86,8 @@ def index() -> Any:
     modules = catalogue.list_modules()
     if form is not None:
         form.module_code.choices = [SelectChoice(m.code, f"{m.code} — {m.title}") for m in modules]
+        form.trainer_id.choices = [SelectChoice(0, _("Aucun compte (formateur·rice externe)"))] + [
+            SelectChoice(u.id, u.name) for u in catalogue.trainer_accounts()]
         if form.validate_on_submit():
             zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
             data = {k: v for k, v in form.data.items() if k != "csrf_token"}
@@ -134,7 +136,8 @@ def session_detail(session_id: int) -> Any:
     session = catalogue.get_session(session_id)
     lines = []
     enrol_form = None
-    if current_user.role == Role.NATIONAL:
+    keeper = attendance.keeps_sheet(current_user, session)
+    if keeper:
         network_access(None, reason="training attendance sheet")
         lines = enrolments.enrolments_of_session(session.id)
     elif current_user.role in STAFF:
@@ -148,7 +151,8 @@ def session_detail(session_id: int) -> Any:
                     .order_by(User.name)) if u.id not in taken]
     mine = next((e for e in lines if e.user_id == current_user.id), None)
     return render_template("training/session.html", title=session.module.title, session=session,
-                           lines=lines, mine=mine, enrol_form=enrol_form, Status=EnrolmentStatus)
+                           lines=lines, mine=mine, enrol_form=enrol_form, keeper=keeper,
+                           Status=EnrolmentStatus)
 
 
 @bp.post("/training/sessions/<int:session_id>/enrol")
@@ -182,7 +186,7 @@ def cancel(session_id: int) -> Response:
 
 
 @bp.post("/training/sessions/<int:session_id>/attendance")
-@roles_required(Role.NATIONAL)
+@roles_required(*FOLLOWERS)
 def save_attendance(session_id: int) -> Response:
     try:
         for key, value in request.form.items():
