@@ -1,7 +1,8 @@
-"""Alerts per relais, computed in SQL for any number of relais in one query.
+"""Alerts per relais, for any number of relais in one query.
 
 An alert rule is a function of an `AlertContext` returning a SELECT of
-`(relais_id, since, detail)` rows: `since` is the date the condition started, `detail` an
+`(relais_id, since, detail)` rows (or None for the two rules derived from what the overview
+already loaded: `no_activity`, `training_stalled`): `since` is the date the condition started, `detail` an
 optional text (e.g. the product running out). Other packages register their own rules,
 with `register_alert(code, label, query)`.
 
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Select, and_, cast, func, literal, null, select, union_all
+from sqlalchemy import Date, Select, and_, cast, exists, func, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import INTERVAL
 
 from relais_platform.extensions import db
@@ -34,9 +35,8 @@ from relais_platform.stock.models import (
 )
 from relais_platform.stock.reports import STOCK_DIMENSIONS
 from relais_platform.tenants.models import Relais, RelaisStatus
-from relais_platform.training.milestones import last_activity_query
 from relais_platform.training.models import CustomMilestone, NextStep
-from relais_platform.training.paths import completed_modules, required_modules
+from relais_platform.training.paths import TrainingProgress
 
 INACTIVITY_DAYS = 60
 STALLED_DAYS = 90
@@ -58,7 +58,10 @@ class AlertContext:
 class AlertRule:
     code: str
     label: Any  # lazy string
-    query: Callable[[AlertContext], Select]
+    # None: derived in Python by progress.overview from what it already loaded (last
+    # activity, training progress). Joining those aggregates again per relais inside the
+    # alerts query made PostgreSQL re-run them for every relais (minutes for 2,000 relais).
+    query: Callable[[AlertContext], Select] | None
 
 
 @dataclass(frozen=True)
@@ -75,19 +78,32 @@ class Alert:
 RULES: dict[str, AlertRule] = {}
 
 
-def register_alert(code: str, label: Any, query: Callable[[AlertContext], Select]) -> None:
+def register_alert(code: str, label: Any, query: Callable[[AlertContext], Select] | None) -> None:
     RULES[code] = AlertRule(code, label, query)
 
 
-def _no_activity(ctx: AlertContext) -> Select:
-    last = last_activity_query(ctx.ids).subquery()
-    reference = func.coalesce(last.c.at, Relais.created_at)
-    return (
-        select(Relais.id, cast(reference + timedelta(days=INACTIVITY_DAYS), Date), null())
-        .outerjoin(last, last.c.relais_id == Relais.id)
-        .where(Relais.id.in_(ctx.ids), Relais.status == RelaisStatus.ACTIVE,
-               reference < ctx.now - timedelta(days=INACTIVITY_DAYS))
-    )
+def no_activity_since(relais: Relais, last_activity_at: datetime | None, now: datetime) -> date | None:
+    """`no_activity`: nothing happened for 60 days (counted from joining when nothing ever did)."""
+    reference = last_activity_at or relais.created_at
+    if relais.status != RelaisStatus.ACTIVE or reference >= now - timedelta(days=INACTIVITY_DAYS):
+        return None
+    return _utc_day(reference + timedelta(days=INACTIVITY_DAYS))
+
+
+def training_stalled_since(relais: Relais, training: TrainingProgress, now: datetime) -> date | None:
+    """`training_stalled`: the path is incomplete and no required module was completed for 90
+    days. The clock starts when the relais joined the network (terms signed), then at each step."""
+    if relais.status != RelaisStatus.ACTIVE or len(training.completed) >= len(training.required):
+        return None
+    started = relais.terms_accepted_at or relais.created_at
+    reference = max(started, training.last_completed_at or started)
+    if reference >= now - timedelta(days=STALLED_DAYS):
+        return None
+    return _utc_day(reference + timedelta(days=STALLED_DAYS))
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
 
 
 def _last_overdue_period(today: date, due_day: int) -> date:
@@ -109,21 +125,20 @@ def _report_overdue(ctx: AlertContext) -> Select:
     period = _last_overdue_period(ctx.today, due_day)
     zone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     joined = cast(func.date_trunc("month", func.timezone(zone, Relais.created_at)), Date)
-    reported = (
-        select(StockReport.relais_id, func.max(StockReport.period).label("last_period"),
-               func.bool_or(StockReport.period == period).label("has_period"))
-        .where(StockReport.relais_id.in_(ctx.ids), StockReport.period <= period)
-        .group_by(StockReport.relais_id)
-        .subquery()
+    # Correlated look-ups on the (relais_id, period) unique index: a few index probes per
+    # relais whatever the plan (a join to an aggregate was re-run for every relais).
+    reported = exists().where(StockReport.relais_id == Relais.id, StockReport.period == period)
+    last_period = (
+        select(func.max(StockReport.period))
+        .where(StockReport.relais_id == Relais.id, StockReport.period < period)
+        .scalar_subquery()
     )
     month = cast(literal("1 month"), INTERVAL)
-    first_missing = func.coalesce(cast(reported.c.last_period + month, Date), joined)
+    first_missing = func.coalesce(cast(last_period + month, Date), joined)
     return (
         select(Relais.id, cast(first_missing + month + timedelta(days=due_day), Date), null())
-        .outerjoin(reported, reported.c.relais_id == Relais.id)
         .where(Relais.id.in_(ctx.ids), Relais.status == RelaisStatus.ACTIVE,
-               Relais.dimensions.overlap(STOCK_DIMENSIONS),
-               joined <= period, func.coalesce(reported.c.has_period, False).is_(False))
+               Relais.dimensions.overlap(STOCK_DIMENSIONS), joined <= period, ~reported)
     )
 
 
@@ -149,34 +164,6 @@ def _stock_low(ctx: AlertContext) -> Select:
     )
 
 
-def _training_stalled(ctx: AlertContext) -> Select:
-    required = required_modules(ctx.ids).subquery()
-    completed = completed_modules(ctx.ids).subquery()
-    gaps = (
-        select(required.c.relais_id)
-        .outerjoin(completed, and_(completed.c.relais_id == required.c.relais_id,
-                                   completed.c.module_id == required.c.module_id))
-        .where(completed.c.module_id.is_(None))
-        .distinct()
-        .subquery()
-    )
-    progress = (
-        select(completed.c.relais_id, func.max(completed.c.last_at).label("at"))
-        .group_by(completed.c.relais_id)
-        .subquery()
-    )
-    # The clock starts when the relais joined the network (terms signed), then at each step.
-    started = func.coalesce(Relais.terms_accepted_at, Relais.created_at)
-    reference = func.greatest(started, func.coalesce(progress.c.at, started))
-    return (
-        select(Relais.id, cast(reference + timedelta(days=STALLED_DAYS), Date), null())
-        .join(gaps, gaps.c.relais_id == Relais.id)
-        .outerjoin(progress, progress.c.relais_id == Relais.id)
-        .where(Relais.status == RelaisStatus.ACTIVE,
-               reference < ctx.now - timedelta(days=STALLED_DAYS))
-    )
-
-
 def _next_step_overdue(ctx: AlertContext) -> Select:
     return (
         select(NextStep.relais_id, func.min(NextStep.due_date), null())
@@ -194,20 +181,21 @@ def _milestone_overdue(ctx: AlertContext) -> Select:
     )
 
 
-register_alert("no_activity", _l("Aucune activité depuis 60 jours"), _no_activity)
+register_alert("no_activity", _l("Aucune activité depuis 60 jours"), None)
 register_alert("report_overdue", _l("État de stock mensuel en retard"), _report_overdue)
 register_alert("stock_low", _l("Stock de moins de 14 jours"), _stock_low)
-register_alert("training_stalled", _l("Parcours de formation à l'arrêt depuis 90 jours"),
-               _training_stalled)
+register_alert("training_stalled", _l("Parcours de formation à l'arrêt depuis 90 jours"), None)
 register_alert("next_step_overdue", _l("Prochaine étape en retard"), _next_step_overdue)
 register_alert("milestone_overdue", _l("Jalon en retard"), _milestone_overdue)
 
 
 def open_alerts(ids: Select, now: datetime) -> dict[int, list[Alert]]:
-    """{relais_id: alerts}, oldest first (one query whatever the number of relais)."""
+    """{relais_id: alerts of the SQL rules}, oldest first (one query whatever the number of relais)."""
     ctx = AlertContext(ids, now)
     parts = []
     for rule in RULES.values():
+        if rule.query is None:
+            continue
         rows = rule.query(ctx).subquery()
         relais_col, since_col, detail_col = list(rows.c)
         parts.append(select(literal(rule.code).label("code"), relais_col.label("relais_id"),

@@ -15,7 +15,12 @@ from sqlalchemy import Select, select
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.tenants.models import Relais
-from relais_platform.training.alerts import Alert, open_alerts
+from relais_platform.training.alerts import (
+    Alert,
+    no_activity_since,
+    open_alerts,
+    training_stalled_since,
+)
 from relais_platform.training.milestones import MILESTONES, last_activity, milestone_dates
 from relais_platform.training.models import CustomMilestone
 from relais_platform.training.paths import TrainingProgress, training_progress
@@ -78,19 +83,24 @@ def overview(relais_stmt: Select, now: datetime | None = None) -> list[RelaisOve
     training = training_progress(ids)
     activity = last_activity(ids)
     alerts = open_alerts(ids, now)
+    labels = {code: str(source.label) for code, source in MILESTONES.items()}  # translated once
     result = []
     for relais in relais_list:
         done = reached.get(relais.id, {})
-        milestones = [Milestone(code, str(source.label), done.get(code))
-                      for code, source in MILESTONES.items()]
+        milestones = [Milestone(code, label, done.get(code)) for code, label in labels.items()]
         milestones += [Milestone(f"custom-{m.id}", m.title, m.done_at, m.due_date, m.id)
                        for m in custom.get(relais.id, [])]
+        progress = training.get(relais.id, TrainingProgress())
+        last_at = activity.get(relais.id)
+        relais_alerts = list(alerts.get(relais.id, []))
+        for code, since in (("no_activity", no_activity_since(relais, last_at, now)),
+                            ("training_stalled", training_stalled_since(relais, progress, now))):
+            if since is not None:
+                relais_alerts.append(Alert(code, since))
+        relais_alerts.sort(key=lambda a: (a.since, a.code))
         result.append(RelaisOverview(
-            relais=relais,
-            milestones=milestones,
-            training=training.get(relais.id, TrainingProgress()),
-            last_activity_at=activity.get(relais.id),
-            alerts=alerts.get(relais.id, []),
+            relais=relais, milestones=milestones, training=progress,
+            last_activity_at=last_at, alerts=relais_alerts,
         ))
     return result
 
