@@ -173,3 +173,41 @@ def test_bilan_runs_a_bounded_number_of_queries(app, client, world):
     bilan_queries = [s for s in statements if "bilan_personal_counts" in s or "GROUP BY" in s]
     assert len(bilan_queries) == 4
     assert len(statements) < 20
+
+
+def test_a_non_superuser_owner_reads_personal_tables_only_through_the_policy(app, world, owner_engine):
+    """Production: the owner is subject to row-level security. The function's owner reaches
+    personal rows through `bilan_aggregate` (a policy for the owner, gated by the setting the
+    function sets); without that policy it would count nothing."""
+    role = "relais_bilan_owner_test"
+    tables = ("beneficiaries", "accompaniment_participants", "parcours_enrolments", "distributions")
+    signature = "bilan_personal_counts(bigint[], integer, integer, text)"
+    with owner_engine.begin() as conn:
+        conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        conn.execute(text(f'CREATE ROLE "{role}" NOSUPERUSER NOBYPASSRLS NOLOGIN'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+        conn.execute(text(f'ALTER FUNCTION {signature} OWNER TO "{role}"'))
+
+    def named_count() -> int:
+        with app.app_context(), db.engine.begin() as conn:
+            conn.execute(text("SELECT set_config('app.relais_ids', '*', true)"))
+            rows = conn.execute(text(f"SELECT metric, value FROM bilan_personal_counts(NULL, {world.y},"
+                                     f" {world.y}, 'Europe/Paris')")).all()
+        return sum(int(value) for metric, value in rows if metric == "named")
+
+    try:
+        assert named_count() == 0  # the policy is the current owner's, not this role's
+        with owner_engine.begin() as conn:
+            for table in tables:
+                conn.execute(text(f'ALTER POLICY bilan_aggregate ON {table} TO "{role}"'))
+        assert named_count() == 3
+    finally:
+        with owner_engine.begin() as conn:
+            owner = conn.scalar(text("SELECT current_user"))
+            for table in tables:
+                conn.execute(text(f'ALTER POLICY bilan_aggregate ON {table} TO "{owner}"'))
+            conn.execute(text(f'ALTER FUNCTION {signature} OWNER TO "{owner}"'))
+            conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
+            conn.execute(text(f'REVOKE USAGE ON SCHEMA public FROM "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
