@@ -75,6 +75,18 @@ def test_cancellation_moves_the_waiting_list_up_across_relais(client, w):
     assert [p.get_filename() for p in promoted[0].iter_attachments()] == ["formation.ics"]
 
 
+def test_cancellation_by_body_on_the_collection(client, w):
+    _enrol(client, w, "worker_a", w.worker_a)
+    _enrol(client, w, "worker_a2", w.worker_a2)
+    _enrol(client, w, "worker_b", w.worker_b)  # waitlisted
+    url = URL.format(w.session)
+    assert client.delete(url, json={"user_id": w.worker_a}, headers=w.h["worker_a2"]).status_code == 403
+    assert client.delete(url, json={"user_id": w.worker_a}, headers=w.h["admin_b"]).status_code == 404
+    assert client.delete(url, json={}, headers=w.h["admin_a"]).status_code == 422
+    assert client.delete(url, json={"user_id": w.worker_a}, headers=w.h["admin_a"]).status_code == 204
+    assert _statuses(client.application, w.session)[w.worker_b] == ("enrolled", None)
+
+
 def test_cancelled_person_may_enrol_again_at_the_end_of_the_queue(client, w):
     _enrol(client, w, "worker_a", w.worker_a)
     _enrol(client, w, "worker_a2", w.worker_a2)

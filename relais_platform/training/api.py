@@ -126,6 +126,14 @@ class Enrollments(MethodView):
         (national). Session complète : liste d'attente (`status` = `waitlisted`)."""
         return enrolments.enrol(current_user, session_id, data["user_id"])
 
+    @api_access(Role.NATIONAL, *STAFF)
+    @blp.arguments(TrainingEnrolmentInSchema)
+    @blp.response(204)
+    def delete(self, data: dict[str, Any], session_id: int):
+        """Annuler l'inscription de `user_id` (comme `DELETE …/enrollments/<user_id>`) ; la
+        première personne en attente prend la place."""
+        enrolments.cancel(current_user, session_id, data["user_id"])
+
 
 @blp.route("/training/sessions/<int:session_id>/enrollments/<int:user_id>")
 class Enrollment(MethodView):
