@@ -146,7 +146,7 @@ def test_progress_is_written_to_job_meta_and_the_row(app, client, world, owner_e
     with owner_engine.connect() as conn:
         row = conn.execute(text("SELECT status, progress, job_id IS NULL AS no_job, length(content) AS size"
                                 " FROM report_exports WHERE id = :id"), {"id": export_id}).one()
-    assert row.status == "finished" and row.progress == 100 and row.size > 0
+    assert row.status == "finished" and row.progress == 100 and row.size > 0 and not row.no_job
 
 
 def test_failed_job_is_marked_failed_and_retried(app, client, world, monkeypatch):

@@ -146,6 +146,8 @@ def build_export(export_id: int) -> int:
     if export is None:  # purged before it ran
         return 0
     actor = db.session.get(User, export.requested_by_id)
+    job = get_current_job()
+    export.job_id = job.id if job is not None else None
     export.error = None
     _progress(export, 5)
     try:
