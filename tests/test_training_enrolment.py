@@ -253,3 +253,42 @@ def test_reminder_job_selects_tomorrows_sessions_once(client, app, w):
     messages = outbox(app)
     assert len(messages) == 1 and messages[0]["Subject"].startswith("Rappel")
     assert next(messages[0].iter_attachments()).get_content_type() == "text/calendar"
+
+
+def _clear_outbox(app) -> None:
+    outbox(app)
+    for path in Path(app.config["MAIL_OUTBOX"]).glob("*.eml"):
+        path.unlink()
+
+
+def test_national_changes_a_session(client, app, w):
+    url = f"/api/v1/training/sessions/{w.session}"
+    for who in ("worker_a", "admin_a", "worker_b"):
+        _enrol(client, w, who, getattr(w, who))  # worker_a, admin_a enrolled; worker_b waits
+    _clear_outbox(app)
+    assert client.patch(url, json={"capacity": 3}, headers=w.h["coach"]).status_code == 403
+    too_small = client.patch(url, json={"capacity": 1}, headers=w.h["national"])
+    assert too_small.status_code == 409 and "2" in too_small.get_json()["message"]
+    assert client.patch(url, json={"location": None, "online_url": None},
+                        headers=w.h["national"]).status_code == 422
+    assert client.patch(url, json={"starts_at": "2020-01-01T09:00:00+01:00"},
+                        headers=w.h["national"]).status_code == 422
+    # One more seat: the first person waiting moves up and is told, nobody else is.
+    more = client.patch(url, json={"capacity": 3}, headers=w.h["national"])
+    assert more.status_code == 200 and more.get_json()["seats_left"] == 0
+    assert _statuses(app, w.session)[w.worker_b] == ("enrolled", None)
+    assert [m["Subject"].startswith("Une place") for m in outbox(app)] == [True]
+    _clear_outbox(app)
+    # A new place: everyone enrolled gets the updated invitation.
+    moved = client.patch(url, json={"location": "Salle du conseil, mairie de Gap"}, headers=w.h["national"])
+    assert moved.status_code == 200 and moved.get_json()["location"] == "Salle du conseil, mairie de Gap"
+    changes = outbox(app)
+    assert len(changes) == 3 and all(m["Subject"].startswith("Changement") for m in changes)
+    invitation = next(changes[0].iter_attachments()).get_content()
+    invitation = invitation.decode() if isinstance(invitation, bytes) else invitation
+    assert "mairie de Gap" in invitation.replace("\r\n ", "")
+    # A started session does not change.
+    with app.app_context():
+        started = make_training_session(w.modules["M2"], starts_at=w.now - timedelta(hours=1))
+    assert client.patch(f"/api/v1/training/sessions/{started}", json={"capacity": 5},
+                        headers=w.h["national"]).status_code == 409

@@ -143,3 +143,26 @@ def test_survey_form_is_redisplayed_on_bad_input(client, app, w):
                                              "comment": "Très concret"})
     assert refused.status_code == 422 and "Très concret" in refused.get_data(as_text=True)
     assert web.post("/training/me", data={"session_id": session_id, "rating": "5"}).status_code == 302
+
+
+def test_national_edits_a_session_on_its_page(app, w):
+    web = login_as(app, w.national)
+    url = f"/training/sessions/{w.session}/edit"
+    page = web.get(f"/training/sessions/{w.session}")
+    assert page.status_code == 200 and f'action="{url}"' in page.get_data(as_text=True)
+    refused = web.post(url, data={"starts_at": "2031-03-02T09:00", "ends_at": "2031-03-02T08:00",
+                                  "capacity": "6", "location": "Gap", "trainer": "Awa Diallo",
+                                  "trainer_id": "0"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "La fin doit suivre le début." in html and 'value="Awa Diallo"' in html
+    done = web.post(url, data={"starts_at": "2031-03-02T09:00", "ends_at": "2031-03-02T17:00",
+                               "capacity": "6", "location": "Gap", "trainer_id": str(w.coach)})
+    assert done.status_code == 302
+    from relais_platform.training.models import TrainingSession
+
+    with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)) as session:
+        changed = session.get(TrainingSession, w.session)
+        assert (changed.capacity, changed.location, changed.trainer_id) == (6, "Gap", w.coach)
+        assert changed.starts_at.isoformat() == "2031-03-02T08:00:00+00:00"  # 9:00 in Paris
+    assert login_as(app, w.coach).post(url, data={"capacity": "9"}).status_code == 403

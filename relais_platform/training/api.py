@@ -49,6 +49,7 @@ from relais_platform.training.schemas import (
     TrainingRecordSchema,
     TrainingSessionInSchema,
     TrainingSessionListArgs,
+    TrainingSessionPatchSchema,
     TrainingSessionSchema,
     TrainingSignOffInSchema,
     TrainingSurveyInSchema,
@@ -105,6 +106,15 @@ class SessionDetail(MethodView):
     @blp.response(200, TrainingSessionSchema)
     def get(self, session_id: int):
         return catalogue.get_session(session_id)
+
+    @api_access(Role.NATIONAL)
+    @blp.arguments(TrainingSessionPatchSchema)
+    @blp.response(200, TrainingSessionSchema)
+    def patch(self, data: dict[str, Any], session_id: int):
+        """Modifier une session avant son début : plus de places font monter la liste d'attente,
+        une nouvelle date ou un nouveau lieu partent aux inscrits avec l'invitation mise à jour."""
+        network_access(None, reason="training catalogue")
+        return enrolments.change_session(session_id, data)
 
 
 @blp.route("/training/sessions/<int:session_id>/enrollments")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.audit import services as audit
-from relais_platform.domain import NotFound, ValidationFailed
+from relais_platform.domain import Conflict, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.training.models import ModuleFormat, TrainingModule, TrainingSession
@@ -121,6 +121,16 @@ def create_session(actor: User, data: Mapping[str, Any]) -> TrainingSession:
     module = module_by_code(data.get("module_code") or "")
     if module is None or not module.active:
         errors["module_code"] = [_("Module inconnu.")]
+    values = _session_values(data, errors)
+    session = TrainingSession(module=module, created_by_id=actor.id, **values)
+    db.session.add(session)
+    db.session.flush()
+    audit.record("training_session_created", target=session, details={"module": module.code})
+    return session
+
+
+def _session_values(data: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The dated and placed part of a session, checked (raises with `errors` and its own)."""
     starts_at: datetime | None = data.get("starts_at")
     ends_at: datetime | None = data.get("ends_at")
     for key, value in (("starts_at", starts_at), ("ends_at", ends_at)):
@@ -148,21 +158,42 @@ def create_session(actor: User, data: Mapping[str, Any]) -> TrainingSession:
     if errors:
         raise ValidationFailed(errors)
     trainer_name = (data.get("trainer") or "").strip() or None
-    session = TrainingSession(
-        module=module,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        capacity=capacity,
-        location=location,
-        online_url=online_url,
-        trainer=trainer_name or (trainer_account.name if trainer_account else None),
-        trainer_id=trainer_account.id if trainer_account else None,
-        created_by_id=actor.id,
-    )
-    db.session.add(session)
+    return {
+        "starts_at": starts_at, "ends_at": ends_at, "capacity": capacity,
+        "location": location, "online_url": online_url,
+        "trainer": trainer_name or (trainer_account.name if trainer_account else None),
+        "trainer_id": trainer_account.id if trainer_account else None,
+    }
+
+
+def update_session(session_id: int, data: Mapping[str, Any]) -> tuple[TrainingSession, bool]:
+    """National: change a session before it starts; missing fields keep their value.
+
+    Returns the session and whether its date or place changed (the enrolled are told).
+    Capacity cannot go below the people already enrolled; a larger one promotes from the
+    waiting list (the caller settles the seats).
+    """
+    session = get_session(session_id)
+    if session.signed_off_at is not None or session.starts_at <= utcnow():
+        raise Conflict(_("Cette session a déjà commencé : elle ne peut plus changer."))
+    fields = ("starts_at", "ends_at", "capacity", "location", "online_url", "trainer", "trainer_id")
+    current = {name: getattr(session, name) for name in fields}
+    merged = {**current, **{k: v for k, v in data.items() if k in fields}}
+    errors: dict[str, list[str]] = {}
+    if merged["starts_at"] != current["starts_at"] and merged["starts_at"] is not None \
+            and merged["starts_at"].tzinfo and merged["starts_at"] <= utcnow():
+        errors["starts_at"] = [_("Choisissez une date à venir.")]
+    values = _session_values(merged, errors)
+    if values["capacity"] < session.enrolled_count:
+        raise Conflict(_("%(n)s personnes sont déjà inscrites : la capacité ne peut pas être "
+                         "inférieure.", n=session.enrolled_count))
+    moved = any(values[k] != current[k] for k in ("starts_at", "ends_at", "location", "online_url"))
+    for name, value in values.items():
+        setattr(session, name, value)
     db.session.flush()
-    audit.record("training_session_created", target=session, details={"module": module.code})
-    return session
+    audit.record("training_session_updated", target=session,
+                 details={k: str(values[k]) for k in fields if values[k] != current[k]})
+    return session, moved
 
 
 # Who may be named trainer of a session (Emmaüs Connect staff).

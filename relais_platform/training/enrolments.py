@@ -23,7 +23,7 @@ from relais_platform.audit.services import network_access
 from relais_platform.domain import Conflict, Forbidden, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
-from relais_platform.training import ics
+from relais_platform.training import catalogue, ics
 from relais_platform.training.catalogue import get_session
 from relais_platform.training.models import Enrolment, EnrolmentStatus, TrainingSession
 
@@ -138,6 +138,22 @@ def cancel(actor: User, session_id: int, user_id: int) -> list[tuple[int, int]]:
     return promoted
 
 
+def change_session(session_id: int, data: dict[str, Any]) -> TrainingSession:
+    """National: change a session; more seats promote from the waiting list, a new date or
+    place goes to everyone enrolled with an updated invitation (national scope open)."""
+    lock_seats(session_id)
+    session, moved = catalogue.update_session(session_id, data)
+    promoted = settle_seats(session.id)
+    for enrolment_id, relais_id in promoted:
+        jobs.enqueue_after_commit(notify_promotion, enrolment_id, relais_id=relais_id)
+    if moved:
+        promoted_ids = {enrolment_id for enrolment_id, _relais in promoted}
+        for enrolment in enrolments_of_session(session.id):
+            if enrolment.status == EnrolmentStatus.ENROLLED and enrolment.id not in promoted_ids:
+                jobs.enqueue_after_commit(notify_change, enrolment.id, relais_id=enrolment.relais_id)
+    return catalogue.get_session(session.id)
+
+
 def calendar_for(enrolment: Enrolment) -> tuple[str, str, bytes]:
     session = enrolment.session
     link = public_link("training.session_detail", session_id=session.id)
@@ -146,6 +162,8 @@ def calendar_for(enrolment: Enrolment) -> tuple[str, str, bytes]:
         uid=f"training-{session.id}-{enrolment.user_id}@relais-numerique",
         description=_("Formation Relais Numérique : %(title)s. %(link)s",
                       title=session.module.title, link=link),
+        # Grows with every invitation sent, so a calendar takes the latest (changed) one.
+        sequence=max(0, int((utcnow() - session.created_at).total_seconds())),
     )
     return ("formation.ics", "text/calendar", data)
 
@@ -174,6 +192,19 @@ def public_link(endpoint: str, **values: Any) -> str:
     base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
+
+
+def notify_change(enrolment_id: int) -> None:
+    """Job (bound to the trainee's relais): the session's date or place changed."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED:
+        return
+    session, user = enrolment.session, enrolment.user
+    mail.send_template(
+        user.email, _("Changement : %(title)s", title=session.module.title),
+        "training/mail/changed.txt", attachments=[calendar_for(enrolment)],
+        user=user, session=session, link=public_link("training.session_detail", session_id=session.id),
+    )
 
 
 def notify_promotion(enrolment_id: int) -> None:

@@ -57,6 +57,17 @@ class SessionForm(FlaskForm):
                              coerce=int, default=0)
 
 
+class SessionEditForm(FlaskForm):
+    starts_at = DateTimeLocalField(_l("Début (heure de Paris)"), validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Fin (heure de Paris)"), validators=[DataRequired()])
+    capacity = IntegerField(_l("Nombre de places"), validators=[DataRequired(), NumberRange(min=1)])
+    location = StringField(_l("Lieu"), validators=[Optional()])
+    online_url = StringField(_l("Lien de connexion"), validators=[Optional()])
+    trainer = StringField(_l("Formateur·rice"), validators=[Optional()])
+    trainer_id = SelectField(_l("Compte du formateur·rice (tient et signe la feuille d'émargement)"),
+                             coerce=int, default=0)
+
+
 class EnrolForm(FlaskForm):
     user_id = SelectField(_l("Membre de l'équipe"), coerce=int, validators=[DataRequired()])
 

@@ -29,6 +29,18 @@ class TrainingSessionInSchema(Schema):
     trainer_id = fields.Integer(load_default=None, allow_none=True, strict=True)
 
 
+class TrainingSessionPatchSchema(Schema):
+    """Only the fields sent change."""
+
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    capacity = fields.Integer(strict=True)
+    location = fields.String(allow_none=True)
+    online_url = fields.String(allow_none=True)
+    trainer = fields.String(allow_none=True)
+    trainer_id = fields.Integer(allow_none=True, strict=True)
+
+
 class TrainingSessionSchema(Schema):
     id = fields.Integer()
     module_code = fields.Function(lambda s: s.module.code)

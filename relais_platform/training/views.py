@@ -28,6 +28,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.audit.services import network_access
 from relais_platform.domain import DomainError, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.orm import utcnow
 from relais_platform.tenants.models import Relais
 from relais_platform.training import (
     attendance,
@@ -49,10 +50,11 @@ from relais_platform.training.forms import (
     MilestoneForm,
     ModuleForm,
     PathForm,
+    SessionEditForm,
     SessionForm,
     SurveyForm,
 )
-from relais_platform.training.models import EnrolmentStatus
+from relais_platform.training.models import EnrolmentStatus, TrainingSession
 from relais_platform.training.models import ModuleFormat as Format
 
 bp = Blueprint("training", __name__, template_folder="templates")
@@ -133,7 +135,22 @@ def modules() -> Any:
 @bp.get("/training/sessions/<int:session_id>")
 @login_required
 def session_detail(session_id: int) -> Any:
-    session = catalogue.get_session(session_id)
+    return _session_page(catalogue.get_session(session_id))
+
+
+def _edit_form(session: TrainingSession, formdata: Any = None) -> SessionEditForm:
+    form = SessionEditForm(formdata=formdata, obj=session)
+    if formdata is None:  # the form shows Paris wall-clock times
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        form.starts_at.data = session.starts_at.astimezone(zone).replace(tzinfo=None)
+        form.ends_at.data = session.ends_at.astimezone(zone).replace(tzinfo=None)
+        form.trainer_id.data = session.trainer_id or 0
+    form.trainer_id.choices = [SelectChoice(0, _("Aucun compte (formateur·rice externe)"))] + [
+        SelectChoice(u.id, u.name) for u in catalogue.trainer_accounts()]
+    return form
+
+
+def _session_page(session: TrainingSession, edit_form: SessionEditForm | None = None) -> Any:
     lines = []
     enrol_form = None
     keeper = attendance.keeps_sheet(current_user, session)
@@ -150,9 +167,37 @@ def session_detail(session_id: int) -> Any:
                     select(User).where(User.relais_id == current_user.relais_id, User.active.is_(True))
                     .order_by(User.name)) if u.id not in taken]
     mine = next((e for e in lines if e.user_id == current_user.id), None)
-    return render_template("training/session.html", title=session.module.title, session=session,
+    if (current_user.role == Role.NATIONAL and edit_form is None and session.signed_off_at is None
+            and session.starts_at > utcnow()):
+        edit_form = _edit_form(session)
+    page = render_template("training/session.html", title=session.module.title, session=session,
                            lines=lines, mine=mine, enrol_form=enrol_form, keeper=keeper,
-                           Status=EnrolmentStatus)
+                           edit_form=edit_form, Status=EnrolmentStatus)
+    return page, 422 if edit_form is not None and edit_form.errors else 200
+
+
+@bp.post("/training/sessions/<int:session_id>/edit")
+@roles_required(Role.NATIONAL)
+def edit_session(session_id: int) -> Any:
+    session = catalogue.get_session(session_id)
+    form = _edit_form(session, request.form)
+    if form.validate_on_submit():
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        data["starts_at"] = data["starts_at"].replace(tzinfo=zone)
+        data["ends_at"] = data["ends_at"].replace(tzinfo=zone)
+        try:
+            network_access(None, reason="training catalogue")
+            enrolments.change_session(session.id, data)
+        except ValidationFailed as exc:
+            _add_errors(form, exc.errors)
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            flash(_("Session modifiée ; les inscrits sont prévenus d'un changement de date ou de lieu."),
+                  "success")
+            return redirect(url_for(".session_detail", session_id=session.id))
+    return _session_page(catalogue.get_session(session.id), edit_form=form)
 
 
 @bp.post("/training/sessions/<int:session_id>/enrol")
