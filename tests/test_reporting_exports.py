@@ -149,7 +149,7 @@ def test_progress_is_written_to_job_meta_and_the_row(app, client, world, owner_e
     assert row.status == "finished" and row.progress == 100 and row.size > 0 and not row.no_job
 
 
-def test_failed_job_is_marked_failed_and_retried(app, client, world, monkeypatch):
+def test_failed_job_is_retried_then_marked_failed(app, client, world, monkeypatch):
     from relais_platform.reporting import exports
 
     calls = []
@@ -162,10 +162,15 @@ def test_failed_job_is_marked_failed_and_retried(app, client, world, monkeypatch
     response = client.get(URL, query_string={"format": "csv", "year": world.y}, headers=world.admin)
     run_worker(app)
     status = client.get(response.headers["Location"], headers=world.admin).get_json()
-    assert status["status"] == "failed" and status["error"] == "RuntimeError"
-    job = jobs.queue("reports").scheduled_job_registry.get_job_ids()
-    assert len(job) == 1  # a retry is scheduled (backoff)
+    # A retry is scheduled (with backoff): the export still waits.
+    assert status["status"] == "queued" and status["error"] == "RuntimeError"
+    assert len(jobs.queue("reports").scheduled_job_registry.get_job_ids()) == 1
     assert calls == ["csv"]
+    # The last try fails for good.
+    jobs.enqueue(exports.build_export, status["id"], relais_id=world.a, queue_name="reports")
+    run_worker(app)
+    status = client.get(response.headers["Location"], headers=world.admin).get_json()
+    assert status["status"] == "failed" and status["download_url"] is None
 
 
 def test_old_exports_are_purged(app, client, world, owner_engine):

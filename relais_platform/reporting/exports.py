@@ -158,7 +158,10 @@ def build_export(export_id: int) -> int:
         _progress(export, 90)
     except Exception as exc:
         db.session.rollback()
-        export.status, export.error = ExportStatus.FAILED, type(exc).__name__
+        # RQ retries it later (see request_export): the page keeps waiting until the last try.
+        retrying = job is not None and (job.retries_left or 0) > 0
+        export.status = ExportStatus.QUEUED if retrying else ExportStatus.FAILED
+        export.progress, export.error = 0, type(exc).__name__
         db.session.commit()
         raise
     export.content = content
