@@ -197,6 +197,33 @@ def test_other_relais_and_other_coaches_get_404(client, app, w):
     assert login_as(app, w.other_coach).get(f"/training/relais/{w.relais_a}").status_code == 404
 
 
+@pytest.mark.parametrize("method,path,body", [
+    ("get", "/api/v1/relais/{id}/training", None),
+    ("get", "/api/v1/relais/{id}/training-path", None),
+    ("put", "/api/v1/relais/{id}/training-path", {"module_codes": ["M1"]}),
+    ("post", "/api/v1/relais/{id}/milestones", {"title": "Atelier"}),
+    ("patch", "/api/v1/relais/{id}/next-steps/1", {"done": True}),
+    ("patch", "/api/v1/relais/{id}/milestones/1", {"done": True}),
+])
+def test_every_relais_endpoint_is_404_outside_the_portfolio(client, w, method, path, body):
+    url = path.format(id=w.relais_a)
+    response = getattr(client, method)(url, json=body, headers=w.h["other_coach"])
+    assert response.status_code == 404, response.get_json()
+    assert getattr(client, method)(path.format(id=999999), json=body,
+                                   headers=w.h["coach"]).status_code == 404
+
+
+def test_coach_pages_outside_the_portfolio_are_404(app, w):
+    web = login_as(app, w.other_coach)
+    for url in (f"/training/relais/{w.relais_a}", f"/training/relais/{w.relais_b}"):
+        assert web.get(url).status_code == 404, url
+    for url, data in ((f"/training/relais/{w.relais_a}/milestones", {"title": "Atelier"}),
+                      (f"/training/relais/{w.relais_a}/path", {"module_codes": ["M1"]}),
+                      (f"/training/relais/{w.relais_a}/next-steps/1", {"done": "1"})):
+        assert web.post(url, data=data).status_code == 404, url
+    assert "Relais A" not in web.get("/coaching/").get_data(as_text=True)
+
+
 def test_coach_dashboard_and_national_table(client, app, w):
     _log_session(client, w)
     coach_page = login_as(app, w.coach).get("/coaching/")
@@ -248,3 +275,6 @@ def test_demo_loader_is_idempotent(app):
             assert session.query(TrainingModule).filter(TrainingModule.core.is_(True)).count() == 3
             assert session.query(TrainingModule).count() == 4
             assert session.query(TrainingSession).count() == 2
+            for module in session.query(TrainingModule):
+                assert module.duration_hours > 0 and module.format is not None, module.code
+                assert module.objectives and module.prerequisites, module.code
