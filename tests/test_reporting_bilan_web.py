@@ -43,7 +43,7 @@ def page(client, **params) -> str:
 def test_relais_page_shows_its_figures_previous_year_charts_and_tables(app, world):
     html = page(browser(app, world.admin_id), year=world.y)
     assert f"Bilan annuel {world.y}" in html and "Relais Garonne" in html
-    assert f'<th scope="col">{world.p}</th>' in html
+    assert f'<th scope="col" class="num">{world.p}</th>' in html
     assert html.count('role="img"') == 3
     assert html.count("Données du graphique") == 3
     assert "KIT-CR" in html
