@@ -43,8 +43,8 @@ def _on_hand(owner_engine, relais_id: int, product_id: int) -> int:
 def _unit(owner_engine, serial: str) -> Any:
     with owner_engine.begin() as conn:
         conn.execute(text("SELECT set_config('app.relais_ids', '*', true)"))
-        return conn.execute(text("SELECT status, relais_id, warranty_ends_on FROM serial_units WHERE serial = :s"),
-                            {"s": serial}).one()
+        return conn.execute(text("SELECT status, relais_id, warranty_ends_on FROM serial_units"
+                                 " WHERE serial = :s"), {"s": serial}).one()
 
 
 def _post(client, headers, **body):
@@ -168,8 +168,8 @@ def test_cancellation_returns_the_goods_once_and_is_audited(app, client, world, 
     assert client.post(f"/api/v1/distributions/{phone['id']}/cancel", json={},
                        headers=world.worker).status_code == 422
     for item in (phone, recharge):
-        response = client.post(f"/api/v1/distributions/{item['id']}/cancel", json={"reason": "Erreur de saisie"},
-                               headers=world.worker)
+        response = client.post(f"/api/v1/distributions/{item['id']}/cancel",
+                               json={"reason": "Erreur de saisie"}, headers=world.worker)
         assert response.status_code == 200 and response.json["cancel_reason"] == "Erreur de saisie"
     assert _on_hand(owner_engine, world.a, world.phone_id) == 3
     assert _on_hand(owner_engine, world.a, world.recharge_id) == 10
