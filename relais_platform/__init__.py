@@ -46,6 +46,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)
     auth.init_login_manager(login_manager)
+    app.session_interface = auth.BearerStatelessSessionInterface()
     rest_api.init_app(app)
     jobs.init_app(app)
     i18n.init_app(app)

@@ -102,14 +102,18 @@ def compile_translations() -> None:
         sys.exit("pybabel compile failed (see above).")
 
 
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
 def ensure_pango() -> None:
-    """WeasyPrint (PDF exports) loads Pango from the system, not from PyPI."""
-    if ctypes.util.find_library("pangoft2-1.0"):
+    """WeasyPrint (PDF exports) loads Pango from the system, not from PyPI, and the receipts
+    in Arabic, Dari and Ukrainian need a font with those scripts (DejaVu)."""
+    if ctypes.util.find_library("pangoft2-1.0") and DEJAVU.exists():
         return
-    if apt_install("libpango-1.0-0", "libpangoft2-1.0-0"):
+    if apt_install("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"):
         return
-    say("Pango is missing: install it (`sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0`) "
-        "for the PDF exports.")
+    say("Pango or the DejaVu fonts are missing: install them (`sudo apt-get install "
+        "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core`) for the PDF exports.")
 
 
 def ensure_chromium() -> None:

@@ -308,3 +308,17 @@ def test_passwords_are_hashed_with_argon2id(people, owner_engine):
     with owner_engine.connect() as conn:
         hashes = conn.scalars(text("SELECT password_hash FROM users WHERE password_hash IS NOT NULL"))
         assert {h.split("$")[1] for h in hashes} == {"argon2id"}
+
+
+def test_bearer_requests_ignore_and_never_set_the_cookie_session(app, client, people):
+    """A client that keeps cookies (requests.Session, say) keeps working with its token."""
+    token = _login(client, "worker@ccas-bordeaux.fr").json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    page = client.get("/", headers=headers)
+    assert page.status_code in (200, 302)
+    assert "Set-Cookie" not in page.headers or "session=" not in page.headers["Set-Cookie"]
+    # A stale cookie session of someone else is not read either.
+    with client.session_transaction() as sess:
+        sess.update({"_user_id": people.national_session, "_fresh": True, "_id": "elsewhere"})
+    me = client.get("/api/v1/me", headers=headers)
+    assert me.status_code == 200 and me.json["id"] == people.worker_id

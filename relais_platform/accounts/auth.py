@@ -6,7 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, g, request
+from flask import Flask, abort, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
@@ -34,16 +35,40 @@ def init_login_manager(manager: LoginManager) -> None:
 
     @manager.request_loader
     def load_user_from_bearer(req) -> User | None:
-        header = req.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
+        token = bearer_token_of(req)
+        if token is None:
             return None
         from relais_platform.accounts.services import user_for_api_token
 
-        found = user_for_api_token(header.removeprefix("Bearer ").strip())
+        found = user_for_api_token(token)
         if found is None:
             return None
         g.api_token = found[1]
         return found[0]
+
+
+def bearer_token_of(req) -> str | None:
+    header = req.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+
+
+class BearerStatelessSessionInterface(SecureCookieSessionInterface):
+    """A request carrying a Bearer token neither reads nor writes the cookie session.
+
+    Otherwise a client that keeps cookies would mix both credentials: a cookie set by one
+    Bearer request (a CSRF token, say) fails flask-login's "strong" check on the next one,
+    which then ends up anonymous before the token is even looked at.
+    """
+
+    def open_session(self, app: Flask, request):
+        if bearer_token_of(request) is not None:
+            return self.session_class()  # empty, and never saved below
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if bearer_token_of(request) is not None:
+            return
+        super().save_session(app, session, response)
 
 
 def roles_required(*roles: Role) -> Callable:
