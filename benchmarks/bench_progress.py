@@ -83,7 +83,8 @@ FROM relais r CROSS JOIN generate_series(1, 3) AS k;
 INSERT INTO coaching_next_steps (relais_id, coaching_session_id, text, due_date, created_at)
 SELECT c.relais_id, c.id, 'Étape', c.held_on + 20, now() FROM coaching_sessions c;
 INSERT INTO coaching_milestones (relais_id, title, due_date, created_at)
-SELECT r.id, 'Atelier inaugural', current_date - (r.id % 60)::int + 30, now() FROM relais r WHERE r.id % 2 = 0;
+SELECT r.id, 'Atelier inaugural', current_date - (r.id % 60)::int + 30, now()
+FROM relais r WHERE r.id % 2 = 0;
 INSERT INTO stock_reports (relais_id, period, submitted_at, created_at)
 SELECT r.id, (date_trunc('month', current_date) - make_interval(months => k))::date,
        now() - make_interval(days => (30 * k - 5)::int), now()
