@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, event, false, inspect, text
+from sqlalchemy import BigInteger, ForeignKey, any_, bindparam, event, false, inspect, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -175,10 +176,12 @@ def _criteria(scope: TenantScope) -> list[Any]:
     if scope.all_relais:
         return [personal]
     if scope.network is not None:
-        ids = sorted(scope.network)
+        # One array parameter, not one bound value per relais: a coach's portfolio may
+        # hold hundreds of relais, repeated for every tenant table of the statement.
+        ids = bindparam("scope_relais_ids", sorted(scope.network), type_=ARRAY(BigInteger))
         return [
             with_loader_criteria(
-                TenantScoped, lambda cls: cls.relais_id.in_(ids), include_aliases=True
+                TenantScoped, lambda cls: cls.relais_id == any_(ids), include_aliases=True
             ),
             personal,
         ]
