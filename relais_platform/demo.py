@@ -112,6 +112,9 @@ def load_demo() -> list[DemoLogin]:
     from relais_platform.beneficiaries.demo import load_demo_beneficiaries
 
     load_demo_beneficiaries()
+    from relais_platform.reporting.demo import load_demo_events
+
+    load_demo_events()
     return logins
 
 

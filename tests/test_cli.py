@@ -118,3 +118,4 @@ def test_demo_is_idempotent(app, owner_engine):
     expected = sorted((spec["name"], role) for spec in RELAIS for role in ("relais_admin", "relais_worker"))
     assert sorted(staff) == expected
     assert "Relais-demo" in second.output  # the logins are printed again
+    assert count(owner_engine, "SELECT count(*) FROM reporting_events") == 3
