@@ -61,7 +61,36 @@ def _field_errors(exc: HTTPException) -> dict[str, Any]:
     return flat
 
 
+def _fields_with_nul(value: Any, name: str) -> list[str]:
+    if isinstance(value, str):
+        return [name] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for key, item in value.items()
+                for f in ([f"{name}.{key}"] if "\x00" in str(key) else [])
+                + _fields_with_nul(item, f"{name}.{key}" if name else str(key))]
+    if isinstance(value, list):
+        return [f for index, item in enumerate(value) for f in _fields_with_nul(item, f"{name}.{index}")]
+    return []
+
+
+def refuse_nul_characters():
+    """PostgreSQL text cannot hold NUL: refuse it up front, naming the field, instead of a 500."""
+    fields = ["path"] if "\x00" in request.path else []
+    for source in (request.args, request.form):
+        fields += [key for key, values in source.lists() for v in [key, *values] if "\x00" in v]
+    if request.is_json:
+        fields += _fields_with_nul(request.get_json(silent=True), "")
+    if not fields:
+        return None
+    message = str(_l("Caractère nul non autorisé."))
+    if wants_json():
+        return json_error(422, errors={field: [message] for field in sorted(set(fields))})
+    return render_template("errors/error.html", code=400, message=message), 400
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
+
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
         code = exc.code or 500

@@ -153,3 +153,14 @@ def test_english_catalogue_translates_every_message():
         "untranslated messages — run pybabel extract/update (see babel.cfg) and translate:\n"
         + "\n".join(missing[:20])
     )
+
+
+def test_nul_characters_are_refused_naming_the_field(app, client):
+    """PostgreSQL text cannot store NUL: a clear 422 (API) or 400 (web), never a 500."""
+    response = client.post("/api/v1/auth/tokens", json={"email": "a\x00@b.fr", "password": "x",
+                                                        "extra": [{"note": "n\x00"}]})
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"email", "extra.0.note"}
+    assert client.get("/api/v1/products?q=%00").status_code == 422
+    page = client.get("/login?next=%00")
+    assert page.status_code == 400
