@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
@@ -75,7 +75,9 @@ def _fields_with_nul(value: Any, name: str) -> list[str]:
 
 def refuse_nul_characters():
     """PostgreSQL text cannot hold NUL: refuse it up front, naming the field, instead of a 500."""
-    fields = ["path"] if "\x00" in request.path else []
+    if "\x00" in request.path:
+        abort(404)  # no identifier can hold one, so nothing is there
+    fields: list[str] = []
     for source in (request.args, request.form):
         fields += [key for key, values in source.lists() for v in [key, *values] if "\x00" in v]
     if request.is_json:

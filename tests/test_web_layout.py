@@ -164,3 +164,15 @@ def test_nul_characters_are_refused_naming_the_field(app, client):
     assert client.get("/api/v1/products?q=%00").status_code == 422
     page = client.get("/login?next=%00")
     assert page.status_code == 400
+
+
+def test_nul_characters_in_a_path_never_reach_the_database(app, admin):
+    """A NUL in the path names nothing (PostgreSQL text cannot hold one): 404, never a 500."""
+    national = login_as(app, build(app, make_user, Role.NATIONAL))
+    relais = login_as(app, admin)
+    paths = ["/stock/fair-split/SIM%00", "/api/v1/units/89%00", "/api/v1/stock-reports/2026%0001",
+             "/distributions/reports/2026%0001", "/api/v1/training/exports/rec%00ords",
+             "/training/exports/rec%00ords.csv", "/outbox/a%00b", "/invitation/t%00k", "/reset/t%00k"]
+    for path in paths:
+        for client in (national, relais):
+            assert client.get(path).status_code == 404, path
