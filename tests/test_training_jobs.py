@@ -137,3 +137,37 @@ def test_session_reminder_runs_through_the_worker(client, app, w):
         jobs.enqueue("relais_platform.training.jobs.send_reminders")
     [message] = outbox(app)
     assert message["Subject"].startswith("Rappel")
+
+
+def test_follow_up_reminder_is_sent_once_when_the_job_runs_twice(client, app, w):
+    tomorrow = (_local_today(app) + timedelta(days=1)).isoformat()
+    _log_steps(client, w, [{"text": "Rappeler la mairie", "due_date": tomorrow}])
+    _clear_outbox(app)
+    with app.app_context():
+        jobs.enqueue("relais_platform.training.jobs.send_follow_up_reminders")
+        jobs.enqueue("relais_platform.training.jobs.send_follow_up_reminders")
+    [message] = outbox(app)
+    assert "Rappeler la mairie" in message.get_body().get_content()
+    # A step logged after the first run is still reminded by a later run.
+    _log_steps(client, w, [{"text": "Relancer le bailleur", "due_date": tomorrow}])
+    _clear_outbox(app)
+    with app.app_context():
+        jobs.enqueue("relais_platform.training.jobs.send_follow_up_reminders")
+    [late] = outbox(app)
+    body = late.get_body().get_content()
+    assert "Relancer le bailleur" in body and "Rappeler la mairie" not in body
+
+
+def test_session_reminder_is_sent_once_when_the_job_runs_twice(client, app, w):
+    zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
+    start = datetime.combine(_local_today(app) + timedelta(days=1), time(10), tzinfo=zone)
+    with app.app_context():
+        session_id = make_training_session(w.modules["M2"], starts_at=start)
+    assert client.post(f"/api/v1/training/sessions/{session_id}/enrollments", json={"user_id": w.worker_a},
+                       headers=w.h["worker_a"]).status_code == 201
+    _clear_outbox(app)
+    with app.app_context():
+        jobs.enqueue("relais_platform.training.jobs.send_reminders")
+        jobs.enqueue("relais_platform.training.jobs.send_reminders")
+    [message] = outbox(app)
+    assert message["Subject"].startswith("Rappel")

@@ -47,6 +47,7 @@ from relais_platform.training.schemas import (
     TrainingPathSchema,
     TrainingPersonProgressSchema,
     TrainingRecordSchema,
+    TrainingSessionCancelInSchema,
     TrainingSessionInSchema,
     TrainingSessionListArgs,
     TrainingSessionPatchSchema,
@@ -115,6 +116,18 @@ class SessionDetail(MethodView):
         une nouvelle date ou un nouveau lieu partent aux inscrits avec l'invitation mise à jour."""
         network_access(None, reason="training catalogue")
         return enrolments.change_session(session_id, data)
+
+
+@blp.route("/training/sessions/<int:session_id>/cancel")
+class SessionCancel(MethodView):
+    @api_access(Role.NATIONAL)
+    @blp.arguments(TrainingSessionCancelInSchema)
+    @blp.response(200, TrainingSessionSchema)
+    def post(self, data: dict[str, Any], session_id: int):
+        """Annuler toute la session avant son début (équipe nationale) : les inscrits et les
+        personnes en attente sont prévenus par e-mail, avec l'annulation pour leur agenda."""
+        network_access(None, reason="training catalogue")
+        return enrolments.cancel_session(current_user, session_id, data["reason"])
 
 
 @blp.route("/training/sessions/<int:session_id>/enrollments")

@@ -174,6 +174,8 @@ def update_session(session_id: int, data: Mapping[str, Any]) -> tuple[TrainingSe
     waiting list (the caller settles the seats).
     """
     session = get_session(session_id)
+    if session.cancelled:
+        raise Conflict(_("Cette session est annulée : elle ne peut plus changer."))
     if session.signed_off_at is not None or session.starts_at <= utcnow():
         raise Conflict(_("Cette session a déjà commencé : elle ne peut plus changer."))
     fields = ("starts_at", "ends_at", "capacity", "location", "online_url", "trainer", "trainer_id")
@@ -208,8 +210,8 @@ def trainer_accounts() -> list[User]:
 
 def list_sessions(*, upcoming_only: bool = False, module_code: str | None = None) -> list[TrainingSession]:
     stmt = select(TrainingSession).order_by(TrainingSession.starts_at, TrainingSession.id)
-    if upcoming_only:
-        stmt = stmt.where(TrainingSession.ends_at > utcnow())
+    if upcoming_only:  # the sessions still open: to come, not cancelled
+        stmt = stmt.where(TrainingSession.ends_at > utcnow(), TrainingSession.cancelled_at.is_(None))
     if module_code:
         stmt = stmt.join(TrainingModule).where(TrainingModule.code == module_code)
     return list(db.session.scalars(stmt))

@@ -88,6 +88,8 @@ def enrol(actor: User, session_id: int, user_id: int) -> Enrolment:
     trainee = trainee_for(actor, user_id)
     if not trainee.active:
         raise ValidationFailed.field("user_id", _("Ce compte est désactivé."))
+    if session.cancelled:
+        raise Conflict(_("Cette session est annulée : elle ne prend plus d'inscriptions."))
     if session.starts_at <= utcnow():
         raise ValidationFailed.field("session", _("Cette session a déjà commencé."))
     seats = lock_seats(session.id)
@@ -154,7 +156,35 @@ def change_session(session_id: int, data: dict[str, Any]) -> TrainingSession:
     return catalogue.get_session(session.id)
 
 
-def calendar_for(enrolment: Enrolment) -> tuple[str, str, bytes]:
+def cancel_session(actor: User, session_id: int, reason: str | None) -> TrainingSession:
+    """National: cancel a whole session before it starts (national scope open).
+
+    Every enrolment and waiting-list place is cancelled; each person is told by a job under
+    their own relais' scope, with a calendar cancellation of the invitation.
+    """
+    lock_seats(session_id)
+    session = get_session(session_id)
+    if session.cancelled:
+        raise Conflict(_("Cette session est déjà annulée."))
+    if session.signed_off_at is not None or session.starts_at <= utcnow():
+        raise Conflict(_("Cette session a déjà commencé : elle ne peut plus être annulée."))
+    now = utcnow()
+    told = enrolments_of_session(session.id)
+    for enrolment in told:
+        enrolment.status, enrolment.waitlist_position = EnrolmentStatus.CANCELLED, None
+        enrolment.cancelled_at = now
+    session.cancelled_at, session.cancelled_by_id = now, actor.id
+    session.cancel_reason = (reason or "").strip() or None
+    db.session.flush()
+    settle_seats(session.id)  # the counters drop to zero
+    audit.record("training_session_cancelled", target=session,
+                 details={"reason": session.cancel_reason, "enrolments": [e.id for e in told]})
+    for enrolment in told:
+        jobs.enqueue_after_commit(notify_session_cancelled, enrolment.id, relais_id=enrolment.relais_id)
+    return get_session(session.id)
+
+
+def calendar_for(enrolment: Enrolment, *, cancelled: bool = False) -> tuple[str, str, bytes]:
     session = enrolment.session
     link = public_link("training.session_detail", session_id=session.id)
     data = ics.session_event(
@@ -162,10 +192,12 @@ def calendar_for(enrolment: Enrolment) -> tuple[str, str, bytes]:
         uid=f"training-{session.id}-{enrolment.user_id}@relais-numerique",
         description=_("Formation Relais Numérique : %(title)s. %(link)s",
                       title=session.module.title, link=link),
-        # Grows with every invitation sent, so a calendar takes the latest (changed) one.
-        sequence=max(0, int((utcnow() - session.created_at).total_seconds())),
+        # Grows with every invitation sent, so a calendar takes the latest (changed) one; a
+        # cancellation outranks even an invitation sent in the same second.
+        sequence=max(0, int((utcnow() - session.created_at).total_seconds())) + int(cancelled),
+        cancelled=cancelled,
     )
-    return ("formation.ics", "text/calendar", data)
+    return ("annulation.ics" if cancelled else "formation.ics", "text/calendar", data)
 
 
 def send_enrolment_mail(enrolment: Enrolment) -> None:
@@ -217,6 +249,19 @@ def notify_promotion(enrolment_id: int) -> None:
         user.email, _("Une place s'est libérée : %(title)s", title=session.module.title),
         "training/mail/promoted.txt", attachments=[calendar_for(enrolment)],
         user=user, session=session, link=public_link("training.session_detail", session_id=session.id),
+    )
+
+
+def notify_session_cancelled(enrolment_id: int) -> None:
+    """Job (bound to the trainee's relais): the whole session is cancelled."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None or not enrolment.session.cancelled:
+        return
+    session, user = enrolment.session, enrolment.user
+    mail.send_template(
+        user.email, _("Formation annulée : %(title)s", title=session.module.title),
+        "training/mail/session_cancelled.txt", attachments=[calendar_for(enrolment, cancelled=True)],
+        user=user, session=session, link=public_link("training.index"),
     )
 
 

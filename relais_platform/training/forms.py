@@ -68,6 +68,11 @@ class SessionEditForm(FlaskForm):
                              coerce=int, default=0)
 
 
+class SessionCancelForm(FlaskForm):
+    reason = TextAreaField(_l("Motif (repris dans l'e-mail aux inscrits)"),
+                           validators=[Optional(), Length(max=2000)])
+
+
 class EnrolForm(FlaskForm):
     user_id = SelectField(_l("Membre de l'équipe"), coerce=int, validators=[DataRequired()])
 

@@ -52,14 +52,19 @@ def session_event(
     description: str,
     sequence: int = 0,
     stamp: datetime | None = None,
+    cancelled: bool = False,
 ) -> bytes:
-    """A one-event calendar for a training session (METHOD:PUBLISH: no organiser needed)."""
+    """A one-event calendar for a training session (METHOD:PUBLISH: no organiser needed).
+
+    `cancelled` withdraws the event from the calendar: METHOD:CANCEL with the invitation's UID
+    and a higher SEQUENCE.
+    """
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         f"PRODID:{PRODID}",
         "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
+        "METHOD:CANCEL" if cancelled else "METHOD:PUBLISH",
         "BEGIN:VEVENT",
         f"UID:{uid}",
         f"SEQUENCE:{sequence}",
@@ -73,5 +78,7 @@ def session_event(
         lines.append(f"LOCATION:{escape_text(session.location)}")
     if session.online_url:
         lines.append(f"URL:{session.online_url}")
+    if cancelled:
+        lines.append("STATUS:CANCELLED")
     lines += ["END:VEVENT", "END:VCALENDAR"]
     return ("\r\n".join(fold(line) for line in lines) + "\r\n").encode()

@@ -60,6 +60,7 @@ def send_reminders(today: str | None = None) -> int:
     enrolments = db.session.scalars(
         select(Enrolment).join(TrainingSession, TrainingSession.id == Enrolment.session_id)
         .where(TrainingSession.starts_at >= start, TrainingSession.starts_at < end,
+               TrainingSession.cancelled_at.is_(None),
                Enrolment.status == EnrolmentStatus.ENROLLED, Enrolment.reminded_at.is_(None))
         .order_by(Enrolment.id)
     ).all()
@@ -101,7 +102,7 @@ def send_weekly_digest(now: str | None = None) -> int:
 
 
 def send_follow_up_reminders(today: str | None = None) -> int:
-    """Daily: each coach hears of the open next steps of its relais falling due tomorrow.
+    """Daily: each coach hears of the open next steps of its relais falling due tomorrow, once.
 
     The step goes to the relais' coach of the day (the portfolio may have changed hands since
     the session), or to the coach who logged it when the relais has none. Returns mails sent.
@@ -112,7 +113,8 @@ def send_follow_up_reminders(today: str | None = None) -> int:
         select(NextStep, Relais, func.coalesce(Relais.coach_id, CoachingSession.coach_id))
         .join(CoachingSession, CoachingSession.id == NextStep.coaching_session_id)
         .join(Relais, Relais.id == NextStep.relais_id)
-        .where(NextStep.done_at.is_(None), NextStep.due_date == tomorrow)
+        .where(NextStep.done_at.is_(None), NextStep.due_date == tomorrow,
+               NextStep.reminded_at.is_(None))
         .order_by(Relais.name, NextStep.id)
     ).all()
     coaches = {c.id: c for c in db.session.scalars(
@@ -130,4 +132,6 @@ def send_follow_up_reminders(today: str | None = None) -> int:
             links={relais.id: public_link("training.relais_progress", relais_id=relais.id)
                    for _step, relais in steps},
         )
+        for step, _relais in steps:
+            step.reminded_at = utcnow()
     return len(by_coach)

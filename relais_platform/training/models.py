@@ -92,8 +92,16 @@ class TrainingSession(CreatedAt, Model):
     signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     signed_off_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    # Cancelled as a whole by the national team before it started: takes no more enrolments.
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     module: Mapped[TrainingModule] = relationship(lazy="joined")
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
     @property
     def seats_left(self) -> int:
@@ -235,6 +243,8 @@ class NextStep(TenantScoped, CreatedAt, Model):
     owner: Mapped[str | None] = mapped_column(String(200))
     due_date: Mapped[date | None] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The coach's follow-up reminder went out (the daily job sends it once).
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     coaching_session: Mapped[CoachingSession] = relationship(back_populates="next_steps")
 

@@ -56,10 +56,18 @@ class TrainingSessionSchema(Schema):
     waitlisted_count = fields.Integer()
     seats_left = fields.Integer()
     signed_off_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class TrainingSessionCancelInSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                           metadata={"description": "Motif, repris dans l'e-mail aux inscrits."})
 
 
 class TrainingSessionListArgs(Schema):
-    upcoming = fields.Boolean(load_default=False)
+    upcoming = fields.Boolean(load_default=False,
+                              metadata={"description": "Sessions ouvertes : à venir, non annulées."})
     module_code = fields.String(load_default=None)
 
 

@@ -50,6 +50,7 @@ from relais_platform.training.forms import (
     MilestoneForm,
     ModuleForm,
     PathForm,
+    SessionCancelForm,
     SessionEditForm,
     SessionForm,
     SurveyForm,
@@ -150,7 +151,8 @@ def _edit_form(session: TrainingSession, formdata: Any = None) -> SessionEditFor
     return form
 
 
-def _session_page(session: TrainingSession, edit_form: SessionEditForm | None = None) -> Any:
+def _session_page(session: TrainingSession, edit_form: SessionEditForm | None = None,
+                  cancel_form: SessionCancelForm | None = None) -> Any:
     lines = []
     enrol_form = None
     keeper = attendance.keeps_sheet(current_user, session)
@@ -159,7 +161,7 @@ def _session_page(session: TrainingSession, edit_form: SessionEditForm | None = 
         lines = enrolments.enrolments_of_session(session.id)
     elif current_user.role in STAFF:
         lines = enrolments.enrolments_of_session(session.id)
-        if current_user.role == Role.RELAIS_ADMIN:
+        if current_user.role == Role.RELAIS_ADMIN and not session.cancelled:
             taken = {e.user_id for e in lines}
             enrol_form = EnrolForm()
             enrol_form.user_id.choices = [
@@ -167,13 +169,15 @@ def _session_page(session: TrainingSession, edit_form: SessionEditForm | None = 
                     select(User).where(User.relais_id == current_user.relais_id, User.active.is_(True))
                     .order_by(User.name)) if u.id not in taken]
     mine = next((e for e in lines if e.user_id == current_user.id), None)
-    if (current_user.role == Role.NATIONAL and edit_form is None and session.signed_off_at is None
-            and session.starts_at > utcnow()):
-        edit_form = _edit_form(session)
+    if (current_user.role == Role.NATIONAL and session.signed_off_at is None
+            and not session.cancelled and session.starts_at > utcnow()):
+        edit_form = edit_form or _edit_form(session)
+        cancel_form = cancel_form or SessionCancelForm()
     page = render_template("training/session.html", title=session.module.title, session=session,
                            lines=lines, mine=mine, enrol_form=enrol_form, keeper=keeper,
-                           edit_form=edit_form, Status=EnrolmentStatus)
-    return page, 422 if edit_form is not None and edit_form.errors else 200
+                           edit_form=edit_form, cancel_form=cancel_form, Status=EnrolmentStatus)
+    invalid = any(form is not None and form.errors for form in (edit_form, cancel_form))
+    return page, 422 if invalid else 200
 
 
 @bp.post("/training/sessions/<int:session_id>/edit")
@@ -198,6 +202,24 @@ def edit_session(session_id: int) -> Any:
                   "success")
             return redirect(url_for(".session_detail", session_id=session.id))
     return _session_page(catalogue.get_session(session.id), edit_form=form)
+
+
+@bp.post("/training/sessions/<int:session_id>/cancel-session")
+@roles_required(Role.NATIONAL)
+def cancel_session(session_id: int) -> Any:
+    session = catalogue.get_session(session_id)
+    form = SessionCancelForm()
+    if form.validate_on_submit():
+        try:
+            network_access(None, reason="training catalogue")
+            enrolments.cancel_session(current_user, session.id, form.reason.data)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Session annulée ; les inscrits et les personnes en attente sont prévenus par e-mail."),
+                  "success")
+        return redirect(url_for(".session_detail", session_id=session.id))
+    return _session_page(session, cancel_form=form)
 
 
 @bp.post("/training/sessions/<int:session_id>/enrol")
