@@ -61,17 +61,19 @@ class DashboardLeadTimeSchema(Schema):
     average_days = fields.Float(allow_none=True)
 
 
-class DashboardLateReportSchema(Schema):
+class DashboardRelaisRowSchema(Schema):
+    """The relais a row of figures is about; the rows' schemas extend it."""
+
     relais_id = fields.Integer()
     name = fields.String()
     city = fields.String()
+
+
+class DashboardLateReportSchema(DashboardRelaisRowSchema):
     submitted_at = fields.DateTime(allow_none=True)
 
 
-class DashboardLateHistorySchema(Schema):
-    relais_id = fields.Integer()
-    name = fields.String()
-    city = fields.String()
+class DashboardLateHistorySchema(DashboardRelaisRowSchema):
     late = fields.Integer(metadata={"description": "Mois envoyés en retard ou pas envoyés"})
     missing = fields.Integer(metadata={"description": "Dont mois jamais envoyés"})
 
@@ -146,10 +148,7 @@ class DashboardPortfolioMonthSchema(Schema):
     sessions = fields.Integer()
 
 
-class DashboardPortfolioRelaisSchema(Schema):
-    relais_id = fields.Integer()
-    name = fields.String()
-    city = fields.String()
+class DashboardPortfolioRelaisSchema(DashboardRelaisRowSchema):
     departement = fields.String()
     distributed = fields.Integer(metadata={"description": "Unités, 3 derniers mois complets"})
     sessions = fields.Integer()
