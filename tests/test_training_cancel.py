@@ -138,3 +138,48 @@ def test_national_cancels_on_the_session_page_with_a_confirmation(app, w):
     assert "Session annulée" in worker_page and "M&#39;inscrire" not in worker_page
     assert "M'inscrire" not in worker_page
     assert login_as(app, w.coach).post(url, data={}).status_code == 403
+
+
+def test_an_enrolment_racing_a_cancellation_is_refused(app, w):
+    """The enrolment reads the session, then waits on the seat lock the cancellation holds."""
+    import threading
+    import time
+
+    from relais_platform.accounts.models import User
+    from relais_platform.domain import Conflict
+    from relais_platform.tenancy import bind_relais, open_network_scope
+    from relais_platform.training import enrolments
+
+    locked, results = threading.Event(), []
+
+    def cancel_slowly() -> None:
+        with app.app_context():
+            try:
+                open_network_scope(db.session, None)
+                enrolments.lock_seats(w.session)
+                locked.set()
+                time.sleep(0.5)  # the enrolment has read the session and waits on the lock
+                enrolments.cancel_session(db.session.get(User, w.national), w.session, None)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    def enrol() -> None:
+        with app.app_context():
+            try:
+                user = db.session.get(User, w.worker_a)
+                bind_relais(db.session, user.relais_id)
+                locked.wait()
+                results.append(enrolments.enrol(user, w.session, user.id).status.value)
+                db.session.commit()
+            except Conflict as exc:
+                results.append(exc.message)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=cancel_slowly), threading.Thread(target=enrol)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["Cette session est annulée : elle ne prend plus d'inscriptions."]

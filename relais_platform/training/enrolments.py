@@ -88,11 +88,13 @@ def enrol(actor: User, session_id: int, user_id: int) -> Enrolment:
     trainee = trainee_for(actor, user_id)
     if not trainee.active:
         raise ValidationFailed.field("user_id", _("Ce compte est désactivé."))
-    if session.cancelled:
-        raise Conflict(_("Cette session est annulée : elle ne prend plus d'inscriptions."))
     if session.starts_at <= utcnow():
         raise ValidationFailed.field("session", _("Cette session a déjà commencé."))
     seats = lock_seats(session.id)
+    # Read under the lock: a cancellation committed while we waited must be seen.
+    db.session.refresh(session, ["cancelled_at"])
+    if session.cancelled:
+        raise Conflict(_("Cette session est annulée : elle ne prend plus d'inscriptions."))
     enrolment = _current(session.id, trainee.id)
     if enrolment is not None and enrolment.status != EnrolmentStatus.CANCELLED:
         raise Conflict(_("%(name)s est déjà inscrit·e à cette session.", name=trainee.name))
