@@ -61,16 +61,21 @@ def _field_errors(exc: HTTPException) -> dict[str, Any]:
     return flat
 
 
-def _fields_with_nul(value: Any, name: str) -> list[str]:
+def _fields_with_nul(value: Any, name: str = "") -> list[str]:
+    """Dotted paths (`lines.0.serials.1`) of the strings and keys in a JSON body holding NUL."""
     if isinstance(value, str):
-        return [name] if "\x00" in value else []
+        return [name or "body"] if "\x00" in value else []
     if isinstance(value, dict):
-        return [f for key, item in value.items()
-                for f in ([f"{name}.{key}"] if "\x00" in str(key) else [])
-                + _fields_with_nul(item, f"{name}.{key}" if name else str(key))]
-    if isinstance(value, list):
-        return [f for index, item in enumerate(value) for f in _fields_with_nul(item, f"{name}.{index}")]
-    return []
+        items = [(str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(str(index), item) for index, item in enumerate(value)]
+    else:
+        return []
+    found = []
+    for part, item in items:
+        path = f"{name}.{part}" if name else part
+        found += [path] if "\x00" in part else _fields_with_nul(item, path)
+    return found
 
 
 def refuse_nul_characters():
@@ -81,7 +86,7 @@ def refuse_nul_characters():
     for source in (request.args, request.form):
         fields += [key for key, values in source.lists() for v in [key, *values] if "\x00" in v]
     if request.is_json:
-        fields += _fields_with_nul(request.get_json(silent=True), "")
+        fields += _fields_with_nul(request.get_json(silent=True))
     if not fields:
         return None
     message = str(_l("Caractère nul non autorisé."))

@@ -176,3 +176,10 @@ def test_nul_characters_in_a_path_never_reach_the_database(app, admin):
     for path in paths:
         for client in (national, relais):
             assert client.get(path).status_code == 404, path
+
+
+def test_nul_in_a_json_key_or_a_top_level_list_is_named(client):
+    response = client.post("/api/v1/auth/tokens", json={"e\x00mail": "x", "password": "x"})
+    assert response.status_code == 422 and set(response.json["errors"]) == {"e\x00mail"}
+    response = client.post("/api/v1/auth/tokens", json=["ok", "n\x00"])
+    assert response.status_code == 422 and set(response.json["errors"]) == {"1"}

@@ -404,8 +404,7 @@ def log_coaching_session(relais_id: int) -> Any:
         else:
             flash(_("Rendez-vous enregistré."), "success")
             return redirect(url_for(".relais_progress", relais_id=relais_id))
-    return _relais_page(relais,
-                        session_form=form)
+    return _relais_page(relais, session_form=form)
 
 
 @bp.post("/training/relais/<int:relais_id>/next-steps/<int:step_id>")
@@ -431,8 +430,7 @@ def add_milestone(relais_id: int) -> Any:
         else:
             flash(_("Jalon ajouté."), "success")
             return redirect(url_for(".relais_progress", relais_id=relais_id))
-    return _relais_page(relais,
-                        milestone_form=form)
+    return _relais_page(relais, milestone_form=form)
 
 
 @bp.post("/training/relais/<int:relais_id>/milestones/<int:milestone_id>")
