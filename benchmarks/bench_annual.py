@@ -154,7 +154,7 @@ def _run(app: Flask) -> int:
 
     from relais_platform.accounts.models import Role
     from relais_platform.extensions import db
-    from relais_platform.stock.distributions import local_today
+    from relais_platform.stock.scope import local_today
     from tests.factories import bearer, make_user
 
     with app.app_context():

@@ -59,7 +59,7 @@ def _timed(label: str, action: Callable[[], int], statements: list[str]) -> None
 def _run(app: Flask) -> None:
     from relais_platform.accounts.models import Role
     from relais_platform.extensions import db
-    from relais_platform.stock import reports
+    from relais_platform.stock.reports import services as reports
     from tests.factories import (
         bearer,
         deliver_to_relais,

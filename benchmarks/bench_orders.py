@@ -19,6 +19,8 @@ import harness
 from flask import Flask
 from sqlalchemy import create_engine
 
+from relais_platform.stock.scope import national_scope
+
 DATABASE = "relais_bench_orders"
 RELAIS = 500
 ORDERS = 200_000
@@ -82,7 +84,7 @@ def _timed(label: str, action: Callable[[], int], statements: list[str]) -> None
 def _run(app: Flask) -> None:
     from relais_platform.accounts.models import Role
     from relais_platform.extensions import db
-    from relais_platform.stock import allocation, orders
+    from relais_platform.stock.orders import allocation
     from tests.factories import bearer, make_user
 
     with app.app_context():
@@ -121,7 +123,7 @@ def _run(app: Flask) -> None:
             db.session.rollback()
             db.session.remove()
             statements.clear()  # count the confirmation only
-            orders.national_scope("benchmark")
+            national_scope("benchmark")
             allocation.confirm_batch("BENCH-SCARCE", [(p["order_id"], p["proposed"]) for p in proposed])
             db.session.flush()
             db.session.rollback()

@@ -18,6 +18,8 @@ import harness
 from flask import Flask
 from sqlalchemy import text
 
+from relais_platform.stock.scope import open_national_scope
+
 COUNT = 100_000
 DATABASE = "relais_bench_receipts"
 
@@ -43,12 +45,13 @@ def main() -> None:
 def _run(app: Flask) -> None:
     from relais_platform.domain import ValidationFailed
     from relais_platform.extensions import db
-    from relais_platform.stock import catalogue, national
-    from relais_platform.stock.serials import luhn_check_digit
-    from relais_platform.stock.verify import find_drifts
+    from relais_platform.stock.catalogue import services as catalogue
+    from relais_platform.stock.warehouse import national
+    from relais_platform.stock.warehouse.serials import luhn_check_digit
+    from relais_platform.stock.warehouse.verify import find_drifts
 
     with app.app_context():
-        national.open_national_scope("benchmark")
+        open_national_scope("benchmark")
         products = {}
         for run in "TM":
             for key, category in (("SIM", "sim"), ("KIT", "kit")):
@@ -66,20 +69,20 @@ def _run(app: Flask) -> None:
         pasted = "\n".join(map(iccid, range(1, COUNT + 1)))
 
         def by_range(run: str) -> int:
-            national.open_national_scope("benchmark")
+            open_national_scope("benchmark")
             received = national.receive(products[run + "SIM"], serial_range=(first, last))
             db.session.commit()
             return received
 
         def by_list(run: str) -> int:
-            national.open_national_scope("benchmark")
+            open_national_scope("benchmark")
             received = national.receive(products[run + "KIT"], serials=[pasted])
             db.session.commit()
             return received
 
         def rejected(run: str) -> int:
             # The same range again: every serial is known, the whole receipt is refused.
-            national.open_national_scope("benchmark")
+            open_national_scope("benchmark")
             try:
                 national.receive(products[run + "SIM"], serial_range=(first, last))
             except ValidationFailed as exc:
@@ -88,7 +91,7 @@ def _run(app: Flask) -> None:
             return 0
 
         def verify(run: str) -> int:
-            national.open_national_scope("benchmark")
+            open_national_scope("benchmark")
             drifts = find_drifts()
             db.session.commit()
             assert not drifts, drifts

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from relais_platform.config import Config
+from relais_platform.domains import register_domains
 from relais_platform.extensions import babel, csrf, db, limiter, login_manager, migrate, rest_api
 
 
@@ -24,14 +25,13 @@ def create_app(overrides: dict[str, Any] | None = None, config_class: type = Con
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     _init_extensions(app)
-    _register_blueprints(app)
+    register_domains(app)
     _register_unit_of_work(app)
 
-    from relais_platform import cli, errors, security
+    from relais_platform import errors, security
 
     security.init_app(app)
     errors.init_app(app)
-    cli.init_app(app)
     return app
 
 
@@ -54,59 +54,6 @@ def _init_extensions(app: Flask) -> None:
 
 def _migrations_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
-
-
-def _register_blueprints(app: Flask) -> None:
-    from relais_platform import health, mail
-    from relais_platform.accounts import api as accounts_api
-    from relais_platform.accounts import views as accounts_views
-    from relais_platform.api import docs_assets
-    from relais_platform.beneficiaries import api as beneficiaries_api
-    from relais_platform.beneficiaries import views as beneficiaries_views
-    from relais_platform.stock import (
-        api_catalogue,
-        api_distributions,
-        api_orders,
-        api_payments,
-        views_distributions,
-        webhooks,
-    )
-    from relais_platform.stock import views as stock_views
-    from relais_platform.tenants import api as tenants_api
-    from relais_platform.tenants import views as tenants_views
-    from relais_platform.training import api as training_api
-    from relais_platform.training import views as training_views
-
-    for bp in (health.bp, accounts_views.bp, tenants_views.bp, stock_views.bp, mail.bp,
-               docs_assets.bp, webhooks.bp):
-        app.register_blueprint(bp)
-    # Signed by Stripe, not by a browser: no CSRF token.
-    csrf.exempt(webhooks.bp)
-    for blp in (accounts_api.blp, tenants_api.blp, api_catalogue.blp, api_orders.blp,
-                api_payments.blp):
-        rest_api.register_blueprint(blp, url_prefix="/api/v1")
-        # API clients authenticate with Bearer tokens; cookie sessions are checked in api_access.
-        csrf.exempt(blp)
-    app.register_blueprint(training_views.bp)
-    rest_api.register_blueprint(training_api.blp, url_prefix="/api/v1")
-    csrf.exempt(training_api.blp)
-    app.register_blueprint(beneficiaries_views.bp)
-    rest_api.register_blueprint(beneficiaries_api.blp, url_prefix="/api/v1")
-    csrf.exempt(beneficiaries_api.blp)
-    app.register_blueprint(views_distributions.bp)
-    rest_api.register_blueprint(api_distributions.blp, url_prefix="/api/v1")
-    csrf.exempt(api_distributions.blp)
-    from relais_platform.reporting import api_dashboards, views_dashboards
-
-    app.register_blueprint(views_dashboards.bp)
-    rest_api.register_blueprint(api_dashboards.blp, url_prefix="/api/v1")
-    csrf.exempt(api_dashboards.blp)
-    from relais_platform.reporting import api as reporting_api
-    from relais_platform.reporting import views as reporting_views
-
-    app.register_blueprint(reporting_views.bp)
-    rest_api.register_blueprint(reporting_api.blp, url_prefix="/api/v1")
-    csrf.exempt(reporting_api.blp)
 
 
 def _register_unit_of_work(app: Flask) -> None:

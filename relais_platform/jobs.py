@@ -4,8 +4,8 @@
   never sees (or e-mails about) data that was rolled back.
 - Every job runs through `run_job`, which opens an app context, binds the relais the job was
   given explicitly (RLS applies in workers too), commits on success and rolls back on error.
-- `PERIODIC` lists the scheduled jobs; `flask --app wsgi worker` starts the workers and one
-  `rq` cron scheduler for them.
+- Each domain lists its scheduled jobs (`Domain.periodic_jobs`); `flask --app wsgi worker`
+  starts the workers and one `rq` cron scheduler for them.
 """
 
 from __future__ import annotations
@@ -37,17 +37,6 @@ class PeriodicJob:
     queue: str = "default"
     kwargs: dict[str, Any] = field(default_factory=dict)
 
-
-# Domains append their scheduled jobs here (see each package's `jobs.py`).
-PERIODIC: list[PeriodicJob] = [
-    PeriodicJob("relais_platform.accounts.jobs.purge_expired_tokens", "17 3 * * *"),
-    PeriodicJob("relais_platform.training.jobs.send_reminders", "0 16 * * *"),
-    PeriodicJob("relais_platform.training.jobs.send_weekly_digest", "0 6 * * 1"),
-    PeriodicJob("relais_platform.training.jobs.send_follow_up_reminders", "30 6 * * *"),
-    PeriodicJob("relais_platform.beneficiaries.jobs.anonymise_inactive_beneficiaries", "41 2 * * *"),
-    PeriodicJob("relais_platform.beneficiaries.jobs.purge_audit_log", "53 2 * * *"),
-    PeriodicJob("relais_platform.reporting.exports.purge_old_exports", "29 3 * * *"),
-]
 
 
 def init_app(app: Flask) -> None:

@@ -11,23 +11,24 @@ from relais_platform.beneficiaries.models import (
     Participation,
 )
 from relais_platform.reporting.models import ReportExport, ReportingEvent
-from relais_platform.stock.models import (
-    Distribution,
-    NationalStock,
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
     Payment,
-    Product,
+    StripeCustomer,
+    StripeEvent,
+)
+from relais_platform.stock.reports.models import StockReport, StockReportLine
+from relais_platform.stock.warehouse.models import (
+    NationalStock,
     RelaisStock,
     RelaisStockMovement,
     SerialUnit,
     SerialUnitEvent,
     StockMovement,
-    StockReport,
-    StockReportLine,
-    StripeCustomer,
-    StripeEvent,
 )
 from relais_platform.tenants.models import Relais
 from relais_platform.training.models import (

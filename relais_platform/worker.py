@@ -1,4 +1,4 @@
-"""The RQ worker process, and the cron scheduler of `jobs.PERIODIC`."""
+"""The RQ worker process, and the cron scheduler of the domains' periodic jobs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rq import Worker
 from rq.cron import CronScheduler
 
 from relais_platform import jobs
+from relais_platform.domains import periodic_jobs
 
 
 def _run_cron(redis_url: str) -> None:
@@ -17,7 +18,7 @@ def _run_cron(redis_url: str) -> None:
     app = create_app()
     with app.app_context():
         scheduler = CronScheduler(connection=jobs.redis_connection(), name="relais-cron")
-        for periodic in jobs.PERIODIC:
+        for periodic in periodic_jobs():
             scheduler.register(
                 jobs.run_job,
                 periodic.queue,

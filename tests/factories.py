@@ -119,7 +119,7 @@ def product_data(**overrides: Any) -> dict[str, Any]:
 
 
 def make_product(**overrides: Any):
-    from relais_platform.stock import catalogue
+    from relais_platform.stock.catalogue import services as catalogue
 
     product = catalogue.create_product(product_data(**overrides))
     db.session.commit()
@@ -145,7 +145,7 @@ def as_national() -> Iterator[None]:
 
 def receive(product, **kwargs: Any) -> int:
     """Receive into national stock (quantity=, serials= or serial_range=) and commit."""
-    from relais_platform.stock import national
+    from relais_platform.stock.warehouse import national
 
     with as_national():
         received = national.receive(product, **kwargs)
@@ -165,8 +165,8 @@ def imeis(start: int, count: int, tac: str = "35693803") -> list[str]:
 def deliver_to_relais(relais_id: int, product, *, quantity: int = 0,
                       serials: list[str] | None = None) -> None:
     """Goods shipped and received by a relais, as the orders flow would leave them."""
-    from relais_platform.stock import ledger, national
-    from relais_platform.stock.models import MovementKind, RelaisMovementKind, UnitStatus
+    from relais_platform.stock.warehouse import ledger, national
+    from relais_platform.stock.warehouse.models import MovementKind, RelaisMovementKind, UnitStatus
 
     with as_national():
         if serials:
@@ -184,7 +184,7 @@ def deliver_to_relais(relais_id: int, product, *, quantity: int = 0,
 def make_order(relais_id: int, lines: list[tuple[str, int]], *, submit: bool = True,
                confirm_unusual: bool = False) -> int:
     """An order of the relais (bound session, as its admin), committed; returns its id."""
-    from relais_platform.stock import orders
+    from relais_platform.stock.orders import services as orders
     from relais_platform.tenancy import TenantScope, tenant_session
 
     with tenant_session(db.session, TenantScope(relais_id=relais_id)):
@@ -207,8 +207,8 @@ def national_level(app, product_id: int) -> tuple[int, int]:
 
 def stock_up(product, *, quantity: int = 0, serials: list[str] | None = None) -> None:
     """National receipt straight through the ledger (units in stock for serialized products)."""
-    from relais_platform.stock import ledger
-    from relais_platform.stock.models import MovementKind, SerialUnit, UnitStatus
+    from relais_platform.stock.warehouse import ledger
+    from relais_platform.stock.warehouse.models import MovementKind, SerialUnit, UnitStatus
 
     with as_national():
         if serials:
@@ -319,12 +319,12 @@ def make_training_session(module_id: int, *, starts_at=None, capacity: int = 10,
         return session.id
 
 
-# --- distributions and monthly stock reports (relais_platform.stock.distributions, .reports) -----
+# --- distributions and monthly stock reports (relais_platform.stock.distributions.services, .reports) -----
 
 
 def make_distribution(relais_id: int, sku: str, *, price_cents: int = 0, **data: Any) -> int:
     """A distribution recorded through the service as the relais' staff would (committed)."""
-    from relais_platform.stock import distributions
+    from relais_platform.stock.distributions import services as distributions
     from relais_platform.tenancy import TenantScope, tenant_session
 
     with tenant_session(db.session, TenantScope(relais_id=relais_id)):
@@ -335,8 +335,8 @@ def make_distribution(relais_id: int, sku: str, *, price_cents: int = 0, **data:
 
 def relais_movement(relais_id: int, product, kind: str, delta: int, occurred_at) -> None:
     """A relais ledger row dated `occurred_at` (the ledger is append-only: dated at insert)."""
-    from relais_platform.stock import ledger
-    from relais_platform.stock.models import RelaisMovementKind
+    from relais_platform.stock.warehouse import ledger
+    from relais_platform.stock.warehouse.models import RelaisMovementKind
 
     with as_national():
         movement = ledger.move_relais(relais_id, product, RelaisMovementKind(kind), delta)

@@ -21,7 +21,8 @@ from relais_platform.beneficiaries.models import Beneficiary
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.reporting.models import EventKind, ReportExport, ReportingEvent
-from relais_platform.stock.models import Distribution, Order
+from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.orders.models import Order
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from relais_platform.training.models import (

@@ -21,15 +21,14 @@ from relais_platform.accounts import services as accounts
 from relais_platform.accounts.models import Role
 from relais_platform.audit.models import AuditEntry
 from relais_platform.extensions import db
-from relais_platform.stock.models import (
-    Category,
+from relais_platform.stock.catalogue.models import Category, Product
+from relais_platform.stock.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
     OrderStatus,
     Payment,
     PaymentRoute,
-    Product,
     StripeEvent,
 )
 from relais_platform.tenancy import TenantScope, tenant_session

@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from relais_platform.accounts.models import Role
 from relais_platform.extensions import db
-from relais_platform.stock.distributions import local_today
+from relais_platform.stock.scope import local_today
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from tests.factories import (
@@ -90,7 +90,7 @@ def make_bilan_world(owner_engine) -> SimpleNamespace:
     make_distribution(w.a, "REC-D", quantity=3, date=date(p, 7, 1))
     make_distribution(w.b, "REC-D", beneficiary_id=w.person_b, date=date(y, 6, 1))
     with tenant_session(db.session, TenantScope(relais_id=w.a)):
-        from relais_platform.stock import distributions
+        from relais_platform.stock.distributions import services as distributions
 
         distributions.cancel(cancelled, "saisie en double")
         db.session.commit()

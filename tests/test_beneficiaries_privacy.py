@@ -438,7 +438,7 @@ def test_reports_periods_and_exports_of_national_and_coach_show_no_name(app, wor
     from rq import SimpleWorker
 
     from relais_platform import jobs
-    from relais_platform.stock import reports
+    from relais_platform.stock.reports import services as reports
     from tests.factories import deliver_to_relais, make_distribution, make_product, stock_up
 
     with app.app_context():
@@ -481,9 +481,9 @@ def test_reports_periods_and_exports_of_national_and_coach_show_no_name(app, wor
 
 
 def test_retention_jobs_are_scheduled_daily_in_the_worker():
-    from relais_platform.jobs import PERIODIC
+    from relais_platform.domains import periodic_jobs
 
-    scheduled = {job.func: job.cron for job in PERIODIC}
+    scheduled = {job.func: job.cron for job in periodic_jobs()}
     for path in ("relais_platform.beneficiaries.jobs.anonymise_inactive_beneficiaries",
                  "relais_platform.beneficiaries.jobs.purge_audit_log"):
         minute, hour, *every = scheduled[path].split()

@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.accounts.services import authenticate
-from relais_platform.demo import RELAIS
 from relais_platform.extensions import db
+from relais_platform.tenants.demo import RELAIS
 from tests.factories import PASSWORD, make_relais
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
-from relais_platform.stock import reports
+from relais_platform.stock.reports import services as reports
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from tests.factories import bearer, make_product, make_relais, make_user, relais_movement, stock_up

@@ -14,9 +14,10 @@ from relais_platform.audit.models import AuditEntry
 from relais_platform.beneficiaries.models import Beneficiary
 from relais_platform.domain import DomainError
 from relais_platform.extensions import db
-from relais_platform.stock import distributions
-from relais_platform.stock.cli import verify_command
-from relais_platform.stock.models import Distribution, RelaisStockMovement, SerialUnit
+from relais_platform.stock.distributions import services as distributions
+from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.warehouse.cli import verify_command
+from relais_platform.stock.warehouse.models import RelaisStockMovement, SerialUnit
 from relais_platform.tenancy import TenantScope, tenant_session
 from tests.factories import (
     deliver_to_relais,

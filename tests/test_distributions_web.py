@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
-from relais_platform.stock import distributions, receipts_pdf
+from relais_platform.stock.distributions import receipts as receipts_pdf
+from relais_platform.stock.distributions import services as distributions
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from tests.factories import make_distribution, make_distribution_world, make_user

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from relais_platform import jobs
 from relais_platform.accounts.models import ApiToken, Role, TokenPurpose, UserToken
 from relais_platform.audit import services as audit
+from relais_platform.domains import periodic_jobs
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from tests.factories import make_relais, make_user
@@ -155,7 +156,7 @@ def test_failed_job_without_retries_fails(app, app_ctx):
 # --- periodic jobs ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("periodic", jobs.PERIODIC, ids=lambda p: p.func)
+@pytest.mark.parametrize("periodic", periodic_jobs(), ids=lambda p: p.func)
 def test_periodic_jobs_resolve_and_have_valid_schedules(periodic, app):
     assert callable(jobs._resolve(periodic.func))
     assert croniter.is_valid(periodic.cron)

@@ -12,9 +12,12 @@ from sqlalchemy import event, select, text
 from relais_platform.domain import Conflict
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
-from relais_platform.stock import allocation, orders
-from relais_platform.stock.allocation import Claim, fair_split
-from relais_platform.stock.models import OrderLine, OrderStatus, RelaisMovementKind, RelaisStockMovement
+from relais_platform.stock.orders import allocation
+from relais_platform.stock.orders import services as orders
+from relais_platform.stock.orders.allocation import Claim, fair_split
+from relais_platform.stock.orders.models import OrderLine, OrderStatus
+from relais_platform.stock.scope import national_scope
+from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStockMovement
 from relais_platform.tenancy import TenantScope, tenant_session
 from tests.factories import make_order, make_orders_world, make_relais, national_level
 
@@ -108,7 +111,7 @@ def test_a_batch_confirmed_while_an_allocation_is_open_waits_and_sees_its_reserv
     def confirm_batch() -> None:
         with app.app_context():
             try:
-                orders.national_scope("test")
+                national_scope("test")
                 allocation.confirm_batch("REC-1", [(oid, 10) for oid in batch])
                 db.session.commit()
                 outcomes["batch"] = "allocated"
@@ -135,7 +138,7 @@ def test_a_batch_confirmed_while_an_allocation_is_open_waits_and_sees_its_reserv
 
 
 def _national_get(order_id: int):
-    orders.national_scope("test")
+    national_scope("test")
     return orders.get_order(order_id)
 
 
@@ -281,7 +284,7 @@ def test_proposal_over_2000_open_orders_takes_a_handful_of_queries(app, world):
 def test_confirmed_batch_of_many_orders(app, world):
     with app.app_context():
         ids = [make_order(world.relais_id if n % 2 else world.other_id, [("REC-1", 2)]) for n in range(6)]
-        orders.national_scope("test")
+        national_scope("test")
         result = allocation.confirm_batch("REC-1", [(oid, 2) for oid in ids])
         db.session.commit()
         assert result["allocated"] == 12

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from relais_platform.extensions import db
-from relais_platform.stock import orders
-from relais_platform.stock.models import (
+from relais_platform.stock.orders import services as orders
+from relais_platform.stock.orders.models import Order, OrderStatus
+from relais_platform.stock.scope import national_scope
+from relais_platform.stock.warehouse.models import (
     MovementKind,
-    Order,
-    OrderStatus,
     RelaisStock,
     RelaisStockMovement,
     SerialUnit,
@@ -63,7 +63,7 @@ def test_full_happy_path(app, client, world):
 
     with app.app_context():
         # What the payments code does once the money is in.
-        orders.national_scope("test")
+        national_scope("test")
         assert orders.transition(orders.get_order(order_id, lock=True), OrderStatus.PAID) is True
         db.session.commit()
 
@@ -147,11 +147,11 @@ def test_free_order_is_shippable_once_allocated(app, client, world):
 
 
 def test_public_body_pays_by_invoice_and_association_by_checkout_when_stripe_is_configured(app, world):
-    from relais_platform.stock.allocation import payment_route
-    from relais_platform.stock.models import PaymentRoute
+    from relais_platform.stock.orders.allocation import payment_route
+    from relais_platform.stock.orders.models import PaymentRoute
 
     with app.app_context():
-        orders.national_scope("test")
+        national_scope("test")
         ccas = db.session.get(Order, _draft(app, world.other_id))
         association = db.session.get(Order, _draft(app, world.relais_id))
         for order in (ccas, association):

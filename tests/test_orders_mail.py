@@ -8,8 +8,9 @@ from rq import SimpleWorker
 from relais_platform import jobs, mail
 from relais_platform.accounts.models import Role
 from relais_platform.extensions import db
-from relais_platform.stock import orders
-from relais_platform.stock.models import OrderStatus
+from relais_platform.stock.orders import services as orders
+from relais_platform.stock.orders.models import OrderStatus
+from relais_platform.stock.scope import national_scope
 from relais_platform.tenants.models import Relais
 from tests.factories import make_orders_world, make_user
 
@@ -50,7 +51,7 @@ def test_order_emails_on_submission_allocation_and_shipment(app, client, world):
     assert "2,00" in due[0]["body"] and "virement" in due[0]["body"]
 
     with app.app_context():
-        orders.national_scope("test")
+        national_scope("test")
         orders.transition(orders.get_order(order_id, lock=True), OrderStatus.PAID)
         db.session.commit()
     client.post(f"/api/v1/orders/{order_id}/shipment", headers=world.national, json={})
@@ -73,7 +74,7 @@ def test_no_email_when_the_request_fails(app, client, world):
 
 
 def test_delivery_note_lists_lines_and_serials(app, client, world):
-    from relais_platform.stock import delivery_note
+    from relais_platform.stock.orders import delivery_note
 
     order_id = client.post("/api/v1/orders", headers=world.admin,
                            json={"lines": [{"sku": "SIM-1", "quantity": 2},
@@ -84,13 +85,13 @@ def test_delivery_note_lists_lines_and_serials(app, client, world):
     client.post(f"/api/v1/orders/{order_id}/allocation", headers=world.national,
                 json={"lines": [{"sku": "SIM-1", "quantity": 2}, {"sku": "REC-1", "quantity": 3}]})
     with app.app_context():
-        orders.national_scope("test")
+        national_scope("test")
         orders.transition(orders.get_order(order_id, lock=True), OrderStatus.PAID)
         db.session.commit()
     client.post(f"/api/v1/orders/{order_id}/shipment", headers=world.national,
                 json={"lines": [{"sku": "SIM-1", "serials": world.serials[3:5]}]})
     with app.app_context(), app.test_request_context():
-        orders.national_scope("test")
+        national_scope("test")
         html = delivery_note.render_html(orders.get_order(order_id))
         pdf = delivery_note.render_pdf(orders.get_order(order_id))
     assert all(serial in html for serial in world.serials[3:5])

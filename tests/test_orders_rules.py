@@ -6,8 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from relais_platform.extensions import db
-from relais_platform.stock import orders
-from relais_platform.stock.models import MovementKind, OrderStatus, Product, StockMovement
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.orders import services as orders
+from relais_platform.stock.orders.models import OrderStatus
+from relais_platform.stock.scope import national_scope
+from relais_platform.stock.warehouse.models import MovementKind, StockMovement
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import RelaisStatus
 from tests.factories import (
@@ -167,7 +170,7 @@ def test_submission_freezes_prices(app, client, world):
 def test_transition_moves_only_forward(app, world):
     order_id = _submitted(app, world)
     with app.app_context():
-        orders.national_scope("test")
+        national_scope("test")
         order = orders.get_order(order_id, lock=True)
         assert orders.transition(order, OrderStatus.SUBMITTED) is False
         assert orders.transition(order, OrderStatus.DRAFT) is False
@@ -227,7 +230,7 @@ def test_no_cancellation_after_shipment(app, client, world):
     order_id = _submitted(app, world, [("REC-1", 2)])
     _allocate(client, world, order_id, [("REC-1", 2)])
     with app.app_context():
-        orders.national_scope("test")
+        national_scope("test")
         orders.transition(orders.get_order(order_id, lock=True), OrderStatus.PAID)
         db.session.commit()
     assert client.post(f"/api/v1/orders/{order_id}/shipment", headers=world.national).status_code == 200
@@ -265,7 +268,7 @@ def paid_order(app, client, world):
     order_id = _submitted(app, world, [("REC-1", 4), ("SIM-1", 2)])
     _allocate(client, world, order_id, [("REC-1", 4), ("SIM-1", 2)])
     with app.app_context():
-        orders.national_scope("test")
+        national_scope("test")
         orders.transition(orders.get_order(order_id, lock=True), OrderStatus.PAID)
         db.session.commit()
     return order_id
@@ -301,7 +304,7 @@ def test_a_unit_not_in_stock_cannot_be_shipped(app, client, world, paid_order):
     other = _submitted(app, world, [("SIM-1", 1)])
     _allocate(client, world, other, [("SIM-1", 1)])
     with app.app_context():
-        orders.national_scope("test")
+        national_scope("test")
         orders.transition(orders.get_order(other, lock=True), OrderStatus.PAID)
         db.session.commit()
     assert _ship(client, world, other, [{"sku": "SIM-1", "serials": [world.serials[4]]}]).status_code == 200

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from relais_platform.stock import stripe_gateway
-from relais_platform.stock.models import OrderStatus, PaymentRoute
+from relais_platform.stock.orders import stripe_gateway
+from relais_platform.stock.orders.models import OrderStatus, PaymentRoute
 from tests import payments_fixtures
 from tests.payments_fixtures import assert_error, make_order, order_state
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from relais_platform.extensions import db
-from relais_platform.stock import allocation, national, orders
-from relais_platform.stock.models import OrderStatus, PaymentRoute, Product
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.orders import allocation
+from relais_platform.stock.orders import services as orders
+from relais_platform.stock.orders.models import OrderStatus, PaymentRoute
+from relais_platform.stock.scope import national_scope
+from relais_platform.stock.warehouse import national
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from tests import payments_fixtures
@@ -26,7 +30,7 @@ def allocated_order(app, relais_id: int, sim_id: int, quantity: int) -> int:
             session.commit()
             order_id = order.id
         with tenant_session(db.session, TenantScope()) as session:
-            orders.national_scope("test: stock and allocation")
+            national_scope("test: stock and allocation")
             national.receive(session.get(Product, sim_id), quantity=quantity)
             allocation.allocate(orders.get_order(order_id), {sku: quantity})
             session.commit()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from relais_platform.extensions import db
-from relais_platform.stock import payments
-from relais_platform.stock.models import OrderStatus, PaymentRoute
-from relais_platform.stock.orders import get_order
+from relais_platform.stock.orders import payments
+from relais_platform.stock.orders.models import OrderStatus, PaymentRoute
+from relais_platform.stock.orders.services import get_order
 from relais_platform.tenancy import TenantScope, tenant_session
 from tests import payments_fixtures
 from tests.payments_fixtures import assert_error, make_order, order_state, queued, run_worker

@@ -7,9 +7,9 @@ import pytest
 from relais_platform.accounts.models import Role, User
 from relais_platform.domain import Forbidden
 from relais_platform.extensions import db
-from relais_platform.stock import payments
-from relais_platform.stock.models import OrderStatus, PaymentRoute
-from relais_platform.stock.orders import get_order
+from relais_platform.stock.orders import payments
+from relais_platform.stock.orders.models import OrderStatus, PaymentRoute
+from relais_platform.stock.orders.services import get_order
 from relais_platform.tenancy import TenantScope, tenant_session
 from tests import payments_fixtures
 from tests.factories import make_user

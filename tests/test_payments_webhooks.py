@@ -9,7 +9,7 @@ import stripe
 from rq.job import JobStatus
 
 from relais_platform import jobs
-from relais_platform.stock.models import OrderStatus, PaymentRoute
+from relais_platform.stock.orders.models import OrderStatus, PaymentRoute
 from tests import payments_fixtures
 from tests.payments_fixtures import make_order, order_state, queued, run_worker, stripe_events
 from tests.stripe_standin import signed_event

@@ -20,18 +20,15 @@ from relais_platform.beneficiaries.models import (
     SessionKind,
 )
 from relais_platform.extensions import db
-from relais_platform.reporting import forecast
-from relais_platform.stock.models import (
-    Distribution,
+from relais_platform.reporting.dashboards import forecast
+from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from relais_platform.stock.reports.models import StockReport
+from relais_platform.stock.warehouse.models import (
     NationalStock,
-    Order,
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
     RelaisMovementKind,
     RelaisStock,
     RelaisStockMovement,
-    StockReport,
 )
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import RelaisStatus
@@ -49,8 +46,8 @@ def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch):
-    monkeypatch.setattr("relais_platform.reporting.dashboards.local_today", lambda: TODAY)
-    monkeypatch.setattr("relais_platform.stock.reports.local_today", lambda: TODAY)
+    monkeypatch.setattr("relais_platform.reporting.dashboards.services.local_today", lambda: TODAY)
+    monkeypatch.setattr("relais_platform.stock.reports.services.local_today", lambda: TODAY)
 
 
 def movement(relais_id: int, product_id: int, delta: int, when: datetime,

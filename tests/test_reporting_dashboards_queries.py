@@ -11,17 +11,10 @@ from sqlalchemy import insert
 from relais_platform.accounts.models import Role
 from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary, Participation, SessionKind
 from relais_platform.extensions import db
-from relais_platform.stock.models import (
-    Distribution,
-    Order,
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
-    RelaisMovementKind,
-    RelaisStock,
-    RelaisStockMovement,
-    StockReport,
-)
+from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from relais_platform.stock.reports.models import StockReport
+from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStock, RelaisStockMovement
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from tests.factories import bearer, make_product, make_relais, relais_data
@@ -87,8 +80,9 @@ def _grow(app, coach_id: int, relais_a: int, products: list[int], count: int, of
 
 @pytest.fixture
 def w(app, monkeypatch):
-    monkeypatch.setattr("relais_platform.reporting.dashboards.local_today", lambda: date(2026, 6, 15))
-    monkeypatch.setattr("relais_platform.stock.reports.local_today", lambda: date(2026, 6, 15))
+    today = date(2026, 6, 15)
+    monkeypatch.setattr("relais_platform.reporting.dashboards.services.local_today", lambda: today)
+    monkeypatch.setattr("relais_platform.stock.reports.services.local_today", lambda: date(2026, 6, 15))
     with app.app_context():
         national, coach = make_user(Role.NATIONAL), make_user(Role.COACH)
         a = make_relais(name="Relais Alpha")

@@ -13,6 +13,7 @@ from rq import SimpleWorker
 from sqlalchemy import text
 
 from relais_platform import jobs
+from relais_platform.domains import periodic_jobs
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from tests.reporting_helpers import NAMES, make_bilan_world
@@ -189,4 +190,4 @@ def test_old_exports_are_purged(app, client, world, owner_engine):
 
 
 def test_purge_is_a_periodic_job():
-    assert any(p.func == "relais_platform.reporting.exports.purge_old_exports" for p in jobs.PERIODIC)
+    assert any(p.func == "relais_platform.reporting.exports.purge_old_exports" for p in periodic_jobs())

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from relais_platform.accounts.models import Role
 from relais_platform.domain import ValidationFailed
 from relais_platform.extensions import db
-from relais_platform.stock import catalogue
-from relais_platform.stock.models import Product, SerialUnit, StockMovement
-from relais_platform.stock.seed import CATALOGUE, load_catalogue, load_demo_stock
-from relais_platform.stock.verify import find_drifts
+from relais_platform.stock.catalogue import services as catalogue
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.demo import CATALOGUE, load_catalogue, load_demo_stock
+from relais_platform.stock.warehouse.models import SerialUnit, StockMovement
+from relais_platform.stock.warehouse.verify import find_drifts
 from tests.factories import (
     as_national,
     bearer,

@@ -10,8 +10,8 @@ from sqlalchemy import event, select
 
 from relais_platform.accounts.models import Role
 from relais_platform.extensions import db
-from relais_platform.stock import ledger
-from relais_platform.stock.models import SerialUnit, UnitStatus
+from relais_platform.stock.warehouse import ledger
+from relais_platform.stock.warehouse.models import SerialUnit, UnitStatus
 from tests.factories import (
     as_national,
     bearer,

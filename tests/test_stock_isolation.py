@@ -8,8 +8,9 @@ from sqlalchemy.exc import DBAPIError
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
-from relais_platform.stock import ledger
-from relais_platform.stock.models import MovementKind, Product, RelaisStock, SerialUnit
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.warehouse import ledger
+from relais_platform.stock.warehouse.models import MovementKind, RelaisStock, SerialUnit
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from tests.factories import (
@@ -151,7 +152,8 @@ def test_every_api_route_with_an_order_id_is_in_the_matrix(app):
 
 def _order_of_a(app, network, *, ship: bool) -> int:
     """An order of relais A: a draft, or allocated, paid by hand and shipped."""
-    from relais_platform.stock import allocation, orders, payments, shipping
+    from relais_platform.stock.orders import allocation, payments, shipping
+    from relais_platform.stock.orders import services as orders
     from tests.factories import make_order
 
     with app.app_context():
@@ -169,7 +171,7 @@ def _order_of_a(app, network, *, ship: bool) -> int:
 
 
 def _state(app, order_id: int) -> tuple:
-    from relais_platform.stock.models import Order, OrderEvent, Payment
+    from relais_platform.stock.orders.models import Order, OrderEvent, Payment
 
     with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)) as session:
         order = session.get(Order, order_id)

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
-from relais_platform.stock.models import Product
+from relais_platform.stock.catalogue.models import Product
 from tests.factories import bearer, iccids, make_order, make_product, make_user, stock_up
 from tests.test_web_support import login_as, make_signed_relais, query
 

@@ -12,13 +12,13 @@ from relais_platform.accounts.models import Role
 from relais_platform.audit.models import AuditEntry
 from relais_platform.domain import ValidationFailed
 from relais_platform.extensions import db
-from relais_platform.stock import ledger, national, serials
-from relais_platform.stock.models import (
+from relais_platform.stock.catalogue.models import Product, SerialKind
+from relais_platform.stock.scope import open_national_scope
+from relais_platform.stock.warehouse import ledger, national, serials
+from relais_platform.stock.warehouse.models import (
     MovementKind,
     NationalStock,
-    Product,
     RelaisStock,
-    SerialKind,
     SerialUnit,
     SerialUnitEvent,
     StockMovement,
@@ -459,7 +459,7 @@ def test_concurrent_receipts_of_the_same_serials_cannot_both_pass(app):
 
     def receipt(serials: list[str]) -> None:
         with app.app_context():
-            national.open_national_scope("test de concurrence")
+            open_national_scope("test de concurrence")
             product = db.session.get(Product, pid)
             barrier.wait()
             try:

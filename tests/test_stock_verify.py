@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 
 from relais_platform.audit.models import AuditEntry
 from relais_platform.extensions import db
-from relais_platform.stock.cli import verify_command
+from relais_platform.stock.warehouse.cli import verify_command
 from tests.factories import (
     as_national,
     deliver_to_relais,

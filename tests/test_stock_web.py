@@ -13,8 +13,11 @@ from sqlalchemy import event, func, select
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
-from relais_platform.stock import allocation, orders, payments, shipping
-from relais_platform.stock.models import Order, OrderLine, OrderStatus, Product, SerialUnit, UnitStatus
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.orders import allocation, payments, shipping
+from relais_platform.stock.orders import services as orders
+from relais_platform.stock.orders.models import Order, OrderLine, OrderStatus
+from relais_platform.stock.warehouse.models import SerialUnit, UnitStatus
 from relais_platform.tenancy import TenantScope, tenant_session
 from tests.factories import (
     deliver_to_relais,

@@ -10,7 +10,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.audit.models import AuditEntry
 from relais_platform.audit.services import network_access
 from relais_platform.extensions import db
-from relais_platform.stock.models import Order, OrderStatus
+from relais_platform.stock.orders.models import Order, OrderStatus
 from relais_platform.tenancy import (
     TenantScope,
     TenantScopeError,

@@ -10,15 +10,9 @@ from sqlalchemy import text
 
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
-from relais_platform.stock.models import (
-    Category,
-    Order,
-    OrderStatus,
-    Product,
-    RelaisMovementKind,
-    RelaisStock,
-    RelaisStockMovement,
-)
+from relais_platform.stock.catalogue.models import Category, Product
+from relais_platform.stock.orders.models import Order, OrderStatus
+from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStock, RelaisStockMovement
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Dimension, Relais
 from tests.training_helpers import login_as, outbox, training_world

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from relais_platform.audit.services import network_access
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
-from relais_platform.stock.models import StockReport
+from relais_platform.stock.reports.models import StockReport
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
 from relais_platform.training.alerts import _last_overdue_period

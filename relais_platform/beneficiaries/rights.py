@@ -105,7 +105,7 @@ def export_data(beneficiary: Beneficiary) -> dict[str, Any]:
 def _distributions(beneficiary_id: int) -> list[dict[str, Any]]:
     """What the person received (cancelled ones included, marked): products, serials, prices."""
     # Imported here: the stock package's models import this package's registry.
-    from relais_platform.stock.models import Distribution
+    from relais_platform.stock.distributions.models import Distribution
 
     return [
         {"date": d.distributed_on.isoformat(), "sku": d.product.sku, "product": d.product.name,

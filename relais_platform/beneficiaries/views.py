@@ -35,7 +35,7 @@ from relais_platform.beneficiaries.models import Beneficiary
 from relais_platform.domain import DomainError, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
-from relais_platform.stock import distributions
+from relais_platform.stock.distributions import services as distributions
 
 bp = Blueprint("beneficiaries", __name__, url_prefix="/beneficiaires", template_folder="templates")
 

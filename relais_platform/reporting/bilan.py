@@ -40,8 +40,8 @@ from relais_platform.beneficiaries.models import AccompanimentSession
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.reporting.models import EventKind, ReportingEvent
-from relais_platform.stock.distributions import local_today
-from relais_platform.stock.models import RelaisMovementKind, RelaisStockMovement
+from relais_platform.stock.scope import local_today
+from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStockMovement
 from relais_platform.tenancy import current_scope
 from relais_platform.tenants.geography import all_regions, region_of
 from relais_platform.tenants.models import Relais

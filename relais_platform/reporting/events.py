@@ -18,7 +18,7 @@ from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.reporting.models import EventKind, ReportingEvent
-from relais_platform.stock.distributions import bound_relais_id, local_today
+from relais_platform.stock.scope import bound_relais_id, local_today
 
 MAX_TITLE = 200
 MAX_PARTICIPANTS = 100_000

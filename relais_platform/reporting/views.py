@@ -30,7 +30,7 @@ from relais_platform.reporting.bilan import (
 from relais_platform.reporting.forms import KIND_LABELS, EventForm, ExportForm
 from relais_platform.reporting.models import EventKind, ExportStatus
 from relais_platform.reporting.presentation import charts_of
-from relais_platform.stock.distributions import local_today
+from relais_platform.stock.scope import local_today
 
 bp = Blueprint("reporting", __name__, url_prefix="/rapports", template_folder="templates")
 

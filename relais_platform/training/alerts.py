@@ -26,14 +26,10 @@ from sqlalchemy import Date, Select, and_, cast, exists, func, literal, null, se
 from sqlalchemy.dialects.postgresql import INTERVAL
 
 from relais_platform.extensions import db
-from relais_platform.stock.models import (
-    Product,
-    RelaisMovementKind,
-    RelaisStock,
-    RelaisStockMovement,
-    StockReport,
-)
-from relais_platform.stock.reports import STOCK_DIMENSIONS
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.reports.models import StockReport
+from relais_platform.stock.reports.services import STOCK_DIMENSIONS
+from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStock, RelaisStockMovement
 from relais_platform.tenants.models import Relais, RelaisStatus
 from relais_platform.training.models import CustomMilestone, NextStep
 from relais_platform.training.paths import TrainingProgress

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.audit.services import network_access
-from relais_platform.demo import RELAIS as DEMO_RELAIS
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
+from relais_platform.tenants.demo import RELAIS as DEMO_RELAIS
 from relais_platform.tenants.models import Relais
 from relais_platform.training import catalogue
 from relais_platform.training.models import TrainingSession

@@ -29,7 +29,9 @@ from sqlalchemy import Select, func, literal, select, union_all
 from relais_platform.accounts.models import User
 from relais_platform.beneficiaries.models import AccompanimentSession
 from relais_platform.extensions import db
-from relais_platform.stock.models import Order, RelaisMovementKind, RelaisStockMovement, StockReport
+from relais_platform.stock.orders.models import Order
+from relais_platform.stock.reports.models import StockReport
+from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStockMovement
 from relais_platform.tenants.models import Relais
 from relais_platform.training.models import Enrolment, TrainingRecord
 

@@ -1,0 +1,85 @@
+"""Distributions: what a relais hands to a beneficiary, with serial and warranty."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from relais_platform.orm import CreatedAt, Model, enum_column, intpk
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.warehouse.models import SerialUnit
+from relais_platform.tenancy import PersonalData
+
+
+class Programme(enum.StrEnum):
+    STANDARD = "standard"
+    CONNECT_REFUGEES = "connect_refugees"
+
+
+class WarrantyOutcome(enum.StrEnum):
+    RETURNED = "returned"  # works again or to be sent back: kept for follow-up
+    DEFECTIVE = "defective"
+
+
+class Distribution(PersonalData, CreatedAt, Model):
+    """What a beneficiary (or an anonymous person) received from a relais.
+
+    Personal data: it may name a beneficiary, so it is visible inside its relais only;
+    the national team counts distributions from `relais_stock_movements`.
+    `price_cents` is the price charged per unit (the cap is per unit).
+    """
+
+    __tablename__ = "distributions"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+        CheckConstraint("unit_id IS NULL OR quantity = 1", name="one_unit_per_serial"),
+        CheckConstraint("(cancelled_at IS NULL) = (cancel_reason IS NULL)", name="cancel_has_reason"),
+        # The relais' list, newest first, a page at a time.
+        Index("ix_distributions_relais_date", "relais_id", "distributed_on", "id"),
+    )
+
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("serial_units.id"), index=True)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    programme: Mapped[Programme] = enum_column(Programme, default=Programme.STANDARD)
+    distributed_on: Mapped[date] = mapped_column(Date)
+    beneficiary_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("beneficiaries.id"),
+                                                       index=True)
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    warranty_returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    warranty_outcome: Mapped[WarrantyOutcome | None] = enum_column(WarrantyOutcome, nullable=True)
+    warranty_note: Mapped[str | None] = mapped_column(Text)
+
+    product: Mapped[Product] = relationship(lazy="joined")
+    unit: Mapped[SerialUnit | None] = relationship(lazy="joined")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+def _register_beneficiary_reference() -> None:
+    from relais_platform.beneficiaries.registry import register_reference
+
+    register_reference(Distribution.beneficiary_id)
+
+
+_register_beneficiary_reference()

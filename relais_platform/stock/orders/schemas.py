@@ -1,0 +1,204 @@
+"""Request and response schemas of the orders and payments API."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
+
+from relais_platform.api import PaginationArgs
+from relais_platform.stock.orders.models import (
+    OrderStatus,
+    PaymentMethod,
+    PaymentRoute,
+    PaymentStatus,
+)
+
+_sku = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class OrderLineInSchema(Schema):
+    sku = _sku
+    quantity = fields.Integer(required=True, strict=True)
+
+
+class OrderCreateSchema(Schema):
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True)
+    # National team only: the relais the order is entered for.
+    relais_id = fields.Integer(strict=True)
+    note = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class OrderUpdateSchema(Schema):
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True)
+
+
+class OrderSubmitSchema(Schema):
+    confirm_unusual = fields.Boolean(load_default=False)
+
+
+class OrderCancelSchema(Schema):
+    reason = fields.String(validate=validate.Length(max=2000), allow_none=True, load_default=None)
+
+
+class OrderAllocationLineSchema(Schema):
+    sku = _sku
+    quantity = fields.Integer(required=True, strict=True)
+
+
+class OrderAllocationSchema(Schema):
+    lines = fields.List(fields.Nested(OrderAllocationLineSchema), required=True)
+
+
+class ProposalRequestSchema(Schema):
+    sku = _sku
+
+
+class BatchAllocationSchema(Schema):
+    order_id = fields.Integer(required=True, strict=True)
+    quantity = fields.Integer(required=True, strict=True)
+
+
+class ProposalConfirmSchema(Schema):
+    sku = _sku
+    allocations = fields.List(fields.Nested(BatchAllocationSchema), required=True)
+
+
+class OrderShipmentLineSchema(Schema):
+    sku = _sku
+    quantity = fields.Integer(strict=True)
+    serials = fields.List(fields.String(validate=validate.Length(max=2000)))
+
+
+class OrderShipmentSchema(Schema):
+    lines = fields.List(fields.Nested(OrderShipmentLineSchema), load_default=list)
+
+
+class OrderReceiptLineSchema(Schema):
+    sku = _sku
+    received = fields.Integer(required=True, strict=True)
+    refused = fields.Integer(strict=True, load_default=0)
+    refusal_reason = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    serials = fields.List(fields.String(validate=validate.Length(max=2000)))
+
+
+class OrderReceiptSchema(Schema):
+    lines = fields.List(fields.Nested(OrderReceiptLineSchema), required=True)
+
+
+class OrderListArgs(PaginationArgs):
+    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
+    relais_id = fields.Integer()
+
+
+class OrderLineOutSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    requested = fields.Integer()
+    allocated = fields.Integer()
+    shipped = fields.Integer()
+    received = fields.Integer()
+    refused = fields.Integer()
+    unit_price_cents = fields.Integer(allow_none=True)
+    unusual_confirmed = fields.Boolean()
+    refusal_reason = fields.String(allow_none=True)
+    # National available stock, shown beside each line while ordering and allocating.
+    available = fields.Integer()
+    serials = fields.List(fields.String())
+
+
+class OrderEventOutSchema(Schema):
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    occurred_at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class OrderOutSchema(Schema):
+    id = fields.Integer()
+    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
+    status_label = fields.String()
+    relais_id = fields.Integer()
+    relais_name = fields.String()
+    placed_by_national = fields.Boolean()
+    note = fields.String(allow_none=True)
+    total_cents = fields.Integer()
+    estimated_cents = fields.Integer()
+    payment_route = fields.String(allow_none=True,
+                                  validate=validate.OneOf([r.value for r in PaymentRoute]))
+    created_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    allocated_at = fields.DateTime(allow_none=True)
+    paid_at = fields.DateTime(allow_none=True)
+    shipped_at = fields.DateTime(allow_none=True)
+    received_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineOutSchema))
+    events = fields.List(fields.Nested(OrderEventOutSchema))
+
+
+class ProposalLineOutSchema(Schema):
+    order_id = fields.Integer()
+    relais_id = fields.Integer()
+    relais_name = fields.String()
+    requested = fields.Integer()
+    proposed = fields.Integer()
+    weight = fields.Integer()
+    distributed_90d = fields.Integer()
+
+
+class ProposalOutSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    available = fields.Integer()
+    demand = fields.Integer()
+    rule = fields.String()
+    proposals = fields.List(fields.Nested(ProposalLineOutSchema))
+
+
+class BatchResultLineSchema(Schema):
+    order_id = fields.Integer()
+    quantity = fields.Integer()
+    status = fields.String()
+
+
+class BatchResultSchema(Schema):
+    sku = fields.String()
+    allocated = fields.Integer()
+    orders = fields.List(fields.Nested(BatchResultLineSchema))
+
+
+class PaymentSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    method = fields.Enum(PaymentMethod, by_value=True)
+    status = fields.Enum(PaymentStatus, by_value=True)
+    amount_cents = fields.Integer()
+    currency = fields.String()
+    reference = fields.String(allow_none=True)
+    stripe_object_id = fields.String(allow_none=True,
+                                     metadata={"description": "Checkout Session ou facture Stripe"})
+    checkout_url = fields.String(allow_none=True)
+    recorded_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+
+
+class ManualPaymentSchema(Schema):
+    amount_cents = fields.Integer(
+        required=True, strict=True,
+        error_messages={"required": _l("Indiquez le montant en centimes."),
+                        "invalid": _l("Le montant doit être un nombre entier de centimes.")},
+        metadata={"description": "Montant reçu, en centimes (≤ reste à payer)"},
+    )
+    reference = fields.String(
+        required=True,
+        error_messages={"required": _l("Indiquez la référence du paiement (virement, chèque, mandat…).")},
+        metadata={"description": "Référence du virement, du chèque ou du mandat administratif"},
+    )
+
+
+class CheckoutSchema(Schema):
+    url = fields.String(metadata={"description": "Page de paiement Stripe (carte ou prélèvement SEPA)"})

@@ -1,0 +1,77 @@
+"""Pages of the monthly stock report (relais) and of who reported (national team)."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from relais_platform.accounts.auth import roles_required
+from relais_platform.accounts.models import Role
+from relais_platform.domain import DomainError, ValidationFailed
+from relais_platform.extensions import db
+from relais_platform.stock.blueprints import distributions_bp as bp
+from relais_platform.stock.distributions.api import NATIONAL, STAFF
+from relais_platform.stock.distributions.views import Page
+from relais_platform.stock.pages import error_messages, form_int
+from relais_platform.stock.reports import services as reports
+
+
+@bp.get("/reports")
+@roles_required(*STAFF)
+def report_latest() -> Response:
+    period = reports.format_period(reports.last_ended_period())
+    return redirect(url_for("distributions.report", period=period))
+
+
+def _report_page(period: str, values: dict[str, str] | None = None, messages: list[str] | None = None,
+                 status: int = 200) -> Page:
+    report = reports.draft_or_report(period)
+    return render_template("distributions/report.html", report=report, values=values or {},
+                           messages=messages or [], can_submit=current_user.role == Role.RELAIS_ADMIN,
+                           title=_("Rapport de stock de %(period)s", period=report["period"])), status
+
+
+@bp.route("/reports/<period>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def report(period: str) -> Page:
+    try:
+        if request.method == "GET":
+            return _report_page(period)
+        if current_user.role != Role.RELAIS_ADMIN:
+            return _report_page(period, messages=[_("Seul le référent du relais envoie le rapport.")],
+                                status=403)
+        skus = request.form.getlist("sku")
+        lines = [{
+            "sku": sku,
+            "counted_closing": form_int(request.form.get(f"counted-{sku}")),
+            "losses": form_int(request.form.get(f"losses-{sku}")),
+            "loss_reason": request.form.get(f"loss_reason-{sku}"),
+            "adjustment_reason": request.form.get(f"adjustment_reason-{sku}"),
+        } for sku in skus]
+        reports.submit(period, lines)
+    except DomainError as exc:
+        db.session.rollback()
+        if request.method == "GET" or exc.status == 409:
+            return render_template("distributions/report_error.html", messages=error_messages(exc),
+                                   title=_("Rapport de stock")), exc.status
+        return _report_page(period, request.form.to_dict(), error_messages(exc), exc.status)
+    flash(_("Rapport de stock de %(period)s envoyé.", period=period), "success")
+    return redirect(url_for("distributions.report", period=period))
+
+
+@bp.get("/national")
+@roles_required(*NATIONAL)
+def national() -> Page:
+    text = request.args.get("period") or reports.format_period(reports.last_ended_period())
+    try:
+        period = reports.parse_period(text, ended=False)
+    except ValidationFailed as exc:
+        return render_template("distributions/report_error.html", messages=error_messages(exc),
+                               title=_("Rapports de stock du réseau")), 422
+    rows = reports.reporting_status(period)
+    return render_template("distributions/national.html", period=reports.format_period(period),
+                           due_on=reports.due_on(period), rows=rows, stock=reports.network_stock(),
+                           reported=sum(1 for r in rows if r.submitted_at),
+                           late=sum(1 for r in rows if r.late and not r.submitted_at),
+                           title=_("Rapports de stock du réseau"))

@@ -1,0 +1,141 @@
+"""Marshmallow schemas of the national stock, inventory and unit API.
+
+Schemas check shapes; `warehouse.national` and `warehouse.inventory` keep the rules."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from relais_platform.api import PaginationArgs
+from relais_platform.stock.warehouse.models import UnitStatus
+
+MAX_SERIALS = 100_000
+
+
+class SerialRangeSchema(Schema):
+    first = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    last = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class ReceiptSchema(Schema):
+    """Exactly one of quantity (non-serialized), serials or serial_range (serialized)."""
+
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    quantity = fields.Integer(strict=True)
+    serials = fields.List(
+        fields.String(validate=validate.Length(max=100_000)),
+        validate=validate.Length(max=MAX_SERIALS),
+        metadata={"description": "Numéros saisis, collés ou scannés ; un élément peut en contenir "
+                                 "plusieurs séparés par retours à la ligne, virgules ou espaces"},
+    )
+    serial_range = fields.Nested(SerialRangeSchema,
+                                 metadata={"description": "Premier et dernier ICCID, inclus"})
+    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+
+
+class ReceiptResultSchema(Schema):
+    received = fields.Integer()
+
+
+class StockRowSchema(Schema):
+    product_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    serialized = fields.Boolean()
+    active = fields.Boolean()
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer(metadata={"description": "on_hand - reserved"})
+
+
+class StockQueryArgs(PaginationArgs):
+    active = fields.Boolean()
+
+
+class AdjustmentSchema(Schema):
+    """Non-serialized: a signed quantity. Serialized: the serials written off."""
+
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    quantity = fields.Integer(strict=True, metadata={"description": "Signée : négative pour une sortie"})
+    serials = fields.List(fields.String(validate=validate.Length(max=100_000)),
+                          validate=validate.Length(max=MAX_SERIALS))
+    status = fields.Enum(UnitStatus, by_value=True, load_default=UnitStatus.LOST,
+                         metadata={"description": "Unités sorties : lost (défaut) ou defective"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReturnSchema(Schema):
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    serials = fields.List(fields.String(validate=validate.Length(max=100_000)), required=True,
+                          validate=validate.Length(min=1, max=MAX_SERIALS))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    defective = fields.Boolean(load_default=False,
+                               metadata={"description": "Défectueuses : suivies mais non remises en stock"})
+
+
+class ReturnResultSchema(Schema):
+    returned = fields.Integer()
+
+
+class InventoryUnitSchema(Schema):
+    serial = fields.String()
+    status = fields.Enum(UnitStatus, by_value=True)
+    received_at = fields.DateTime()
+    warranty_ends_on = fields.Date(allow_none=True)
+
+
+class HeldUnitSchema(InventoryUnitSchema):
+    sku = fields.String()
+
+
+class InventoryItemSchema(Schema):
+    """One product the relais holds or held (the list is bounded by the catalogue)."""
+
+    product_id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    serialized = fields.Boolean()
+    on_hand = fields.Integer()
+    units = fields.List(fields.Nested(InventoryUnitSchema),
+                        metadata={"description": "Unités suivies présentes au relais (statut at_relais)"})
+
+
+class InventoryQueryArgs(PaginationArgs):
+    sku = fields.String(validate=validate.Length(max=40),
+                        metadata={"description": "Unités (et mouvements) de ce produit seulement"})
+
+
+class MovementSchema(Schema):
+    occurred_at = fields.DateTime()
+    sku = fields.String()
+    kind = fields.String()
+    quantity_delta = fields.Integer()
+    order_id = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class UnitEventSchema(Schema):
+    occurred_at = fields.DateTime()
+    from_status = fields.Enum(UnitStatus, by_value=True, allow_none=True)
+    to_status = fields.Enum(UnitStatus, by_value=True)
+    relais_id = fields.Integer(allow_none=True)
+    order_id = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class UnitSchema(Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    product_name = fields.String()
+    serial = fields.String()
+    status = fields.Enum(UnitStatus, by_value=True)
+    relais_id = fields.Integer(allow_none=True, metadata={"description": "Relais qui la détient"})
+    received_at = fields.DateTime()
+    warranty_ends_on = fields.Date(allow_none=True)
+    history = fields.List(fields.Nested(UnitEventSchema),
+                          metadata={"description": "Changements de statut, du plus ancien au plus récent"})
+
+
+class UnitQueryArgs(Schema):
+    sku = fields.String(validate=validate.Length(max=40),
+                        metadata={"description": "Obligatoire si plusieurs produits portent ce numéro"})

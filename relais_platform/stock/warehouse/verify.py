@@ -1,0 +1,143 @@
+"""Prove the stock levels can be rebuilt from the ledgers; report every drift.
+
+Rules checked (all under the national scope, three aggregate queries whatever the size):
+
+1. national level of each product = Σ on_hand_delta and Σ reserved_delta of its
+   `stock_movements` (a product never moved must have zero or no level row);
+2. each relais' level of each product = Σ quantity_delta of its `relais_stock_movements`;
+3. for a serialized product, the units the national warehouse holds (status `in_stock`
+   or `reserved`) are exactly the national on-hand quantity: a receipt or a return adds
+   to both, a shipment or a write-off (lost, defective) takes from both, and a unit
+   reserved for an order is still on hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
+
+from relais_platform.extensions import db
+from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.warehouse.models import (
+    NationalStock,
+    RelaisStock,
+    RelaisStockMovement,
+    SerialUnit,
+    StockMovement,
+)
+from relais_platform.stock.warehouse.national import NATIONAL_UNIT_STATUSES
+from relais_platform.tenants.models import Relais
+
+
+@dataclass(frozen=True)
+class Drift:
+    where: str  # national stock, a relais, or the serialized units count
+    sku: str
+    measure: str  # on_hand, reserved, units
+    recorded: int
+    expected: int
+
+    @property
+    def difference(self) -> int:
+        return self.recorded - self.expected
+
+
+def _national_drifts() -> list[Drift]:
+    ledger = (
+        select(StockMovement.product_id,
+               func.sum(StockMovement.on_hand_delta).label("on_hand"),
+               func.sum(StockMovement.reserved_delta).label("reserved"))
+        .group_by(StockMovement.product_id)
+        .subquery()
+    )
+    on_hand = func.coalesce(NationalStock.on_hand, 0)
+    reserved = func.coalesce(NationalStock.reserved, 0)
+    expected_on_hand = func.coalesce(ledger.c.on_hand, 0)
+    expected_reserved = func.coalesce(ledger.c.reserved, 0)
+    rows = db.session.execute(
+        select(Product.sku, on_hand, reserved, expected_on_hand, expected_reserved)
+        .outerjoin(NationalStock, NationalStock.product_id == Product.id)
+        .outerjoin(ledger, ledger.c.product_id == Product.id)
+        .where(or_(on_hand != expected_on_hand, reserved != expected_reserved))
+        .order_by(Product.sku)
+    )
+    drifts = []
+    for sku, level_on_hand, level_reserved, ledger_on_hand, ledger_reserved in rows:
+        if level_on_hand != ledger_on_hand:
+            drifts.append(Drift(_("stock national"), sku, "on_hand", level_on_hand, ledger_on_hand))
+        if level_reserved != ledger_reserved:
+            drifts.append(Drift(_("stock national"), sku, "reserved", level_reserved, ledger_reserved))
+    return drifts
+
+
+def _relais_drifts() -> list[Drift]:
+    ledger = (
+        select(RelaisStockMovement.relais_id, RelaisStockMovement.product_id,
+               func.sum(RelaisStockMovement.quantity_delta).label("on_hand"))
+        .group_by(RelaisStockMovement.relais_id, RelaisStockMovement.product_id)
+        .subquery()
+    )
+    levels = select(RelaisStock.relais_id, RelaisStock.product_id, RelaisStock.on_hand).subquery()
+    # Either side may be missing: a level with no movement, or movements with no level.
+    joined = levels.join(
+        ledger,
+        and_(levels.c.relais_id == ledger.c.relais_id, levels.c.product_id == ledger.c.product_id),
+        full=True,
+    )
+    relais_id = func.coalesce(levels.c.relais_id, ledger.c.relais_id)
+    product_id = func.coalesce(levels.c.product_id, ledger.c.product_id)
+    recorded = func.coalesce(levels.c.on_hand, 0)
+    expected = func.coalesce(ledger.c.on_hand, 0)
+    pairs = (
+        select(relais_id.label("relais_id"), product_id.label("product_id"),
+               recorded.label("recorded"), expected.label("expected"))
+        .select_from(joined)
+        .where(recorded != expected)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Relais.name, Relais.id, Product.sku, pairs.c.recorded, pairs.c.expected)
+        .join(Relais, Relais.id == pairs.c.relais_id)
+        .join(Product, Product.id == pairs.c.product_id)
+        .order_by(Relais.name, Product.sku)
+    )
+    return [Drift(f"{name} (#{rid})", sku, "on_hand", rec, exp) for name, rid, sku, rec, exp in rows]
+
+
+def _unit_drifts() -> list[Drift]:
+    held = (
+        select(SerialUnit.product_id, func.count().label("units"))
+        .where(SerialUnit.status.in_(NATIONAL_UNIT_STATUSES))
+        .group_by(SerialUnit.product_id)
+        .subquery()
+    )
+    on_hand = func.coalesce(NationalStock.on_hand, 0)
+    units = func.coalesce(held.c.units, 0)
+    rows = db.session.execute(
+        select(Product.sku, units, on_hand)
+        .outerjoin(NationalStock, NationalStock.product_id == Product.id)
+        .outerjoin(held, held.c.product_id == Product.id)
+        .where(Product.serialized.is_(True), units != on_hand)
+        .order_by(Product.sku)
+    )
+    return [Drift(_("unités en stock national"), sku, "units", count, level) for sku, count, level in rows]
+
+
+def find_drifts() -> list[Drift]:
+    """Every difference between the levels and what the ledgers and units say."""
+    return _national_drifts() + _relais_drifts() + _unit_drifts()
+
+
+def format_drifts(drifts: list[Drift]) -> str:
+    header = (_("où"), _("produit"), _("mesure"), _("enregistré"), _("selon le registre"), _("écart"))
+    rows = [header] + [
+        (d.where, d.sku, d.measure, str(d.recorded), str(d.expected), f"{d.difference:+d}")
+        for d in drifts
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
