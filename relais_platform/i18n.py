@@ -14,7 +14,7 @@ def select_locale() -> str:
     chosen = request.cookies.get(LOCALE_COOKIE) if request else None
     if not chosen and current_user and current_user.is_authenticated:
         chosen = current_user.locale
-    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return str(chosen) if chosen in languages else str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def select_timezone() -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, Retry
 from rq.job import Job
@@ -102,25 +102,16 @@ def _resolve(path: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
-_worker_app: Flask | None = None
 
 
-def _app() -> Flask:
-    global _worker_app
-    if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined]
-    if _worker_app is None:
-        from relais_platform import create_app
-
-        _worker_app = create_app()
-    return _worker_app
 
 
 def run_job(path: str, relais_id: int | None, args: tuple, kwargs: dict) -> Any:
     """Entry point of every job: one unit of work, under the relais it was given."""
     from relais_platform.tenancy import bind_relais
 
-    app = _app()
+    # Workers run inside the app context of `flask --app wsgi worker` (inherited by each fork).
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     with app.app_context():
         if app.config.get("RQ_FORKED"):
             # The work horse is a fork: never reuse the parent's pooled connections.

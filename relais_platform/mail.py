@@ -14,16 +14,11 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, url_for
-from flask_babel import gettext as _
+from flask import current_app, render_template, url_for
 from rq import Retry
 
 from relais_platform import jobs
-from relais_platform.accounts.auth import roles_required
-from relais_platform.accounts.models import Role
 from relais_platform.orm import utcnow
-
-bp = Blueprint("mail", __name__, url_prefix="/outbox")
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -108,20 +103,3 @@ def read_outbox() -> list[dict[str, Any]]:
             "attachments": [part.get_filename() for part in parsed.iter_attachments()],
         })
     return messages
-
-
-@bp.get("/")
-@roles_required(Role.NATIONAL)
-def outbox():
-    if current_app.config["MAIL_SERVER"]:
-        abort(404)
-    return render_template("mail/outbox.html", messages=read_outbox(), title=_("Boîte d'envoi"))
-
-
-@bp.get("/<message_id>")
-@roles_required(Role.NATIONAL)
-def message(message_id: str):
-    found = next((m for m in read_outbox() if m["id"] == message_id), None)
-    if current_app.config["MAIL_SERVER"] or found is None:
-        abort(404)
-    return render_template("mail/message.html", message=found, title=found["subject"])

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Enum, func
+from sqlalchemy import BigInteger, CursorResult, DateTime, Delete, Enum, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relais_platform.extensions import db
 
-Model = db.Model
+if TYPE_CHECKING:  # Flask-SQLAlchemy's db.Model is the declarative base below, built at runtime
+    from relais_platform.extensions import Base as Model
+else:
+    Model = db.Model
 intpk = Annotated[int, mapped_column(BigInteger, primary_key=True)]
+
+
+def deleted_count(statement: Delete) -> int:
+    """Run a DELETE and return how many rows it removed."""
+    result = cast(CursorResult[Any], db.session.execute(statement))
+    return result.rowcount or 0
 
 
 def utcnow() -> datetime:

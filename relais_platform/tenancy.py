@@ -92,11 +92,11 @@ class PersonalData(TenantScoped):
     """Tenant-owned personal data: never reachable through a network scope."""
 
 
-def current_scope(session: Session) -> TenantScope:
+def current_scope(session: Session | scoped_session[Any]) -> TenantScope:
     return session.info.get(SCOPE_KEY, UNBOUND)
 
 
-def _apply_settings(session: Session, scope: TenantScope) -> None:
+def _apply_settings(session: Session | scoped_session[Any], scope: TenantScope) -> None:
     values = scope.settings()
     session.execute(
         text(
@@ -107,7 +107,7 @@ def _apply_settings(session: Session, scope: TenantScope) -> None:
     )
 
 
-def set_scope(session: Session, scope: TenantScope) -> None:
+def set_scope(session: Session | scoped_session[Any], scope: TenantScope) -> None:
     """Bind the scope for the rest of this session, including the running transaction."""
     if session.info.get(SCOPE_KEY) == scope:
         return
@@ -118,11 +118,13 @@ def set_scope(session: Session, scope: TenantScope) -> None:
     _apply_settings(session, scope)
 
 
-def bind_relais(session: Session, relais_id: int) -> None:
+def bind_relais(session: Session | scoped_session[Any], relais_id: int) -> None:
     set_scope(session, TenantScope(relais_id=relais_id))
 
 
-def open_network_scope(session: Session, relais_ids: Iterable[int] | None) -> TenantScope:
+def open_network_scope(
+    session: Session | scoped_session[Any], relais_ids: Iterable[int] | None
+) -> TenantScope:
     """Let a national (None: every relais) or coach service reach these relais' rows.
 
     Callers go through `audit.services.network_access`, which records why.
@@ -137,7 +139,7 @@ def open_network_scope(session: Session, relais_ids: Iterable[int] | None) -> Te
 
 
 @contextmanager
-def tenant_session(session: Session | scoped_session, scope: TenantScope) -> Iterator[Session]:
+def tenant_session(session: Session | scoped_session[Any], scope: TenantScope) -> Iterator[Session]:
     """For jobs, commands and tests: one unit of work under a scope, then forget it.
 
     Starts from an empty identity map so that no object loaded under another scope is
@@ -231,7 +233,9 @@ def _guard_tenant_rows(session: Session, flush_context: Any, instances: Any) -> 
     for obj in list(session.dirty) + list(session.deleted):
         if not isinstance(obj, TenantScoped):
             continue
-        history = inspect(obj).attrs.relais_id.history
+        state = inspect(obj)
+        assert state is not None  # a mapped instance always has a state
+        history = state.attrs.relais_id.history
         if history.deleted and history.deleted[0] is not None:
             raise TenantScopeError(f"{type(obj).__name__} cannot move to another relais")
         if obj.relais_id is not None and not scope.allows(

@@ -7,17 +7,16 @@ from datetime import timedelta
 from sqlalchemy import delete, or_
 
 from relais_platform.accounts.models import ApiToken, UserToken
-from relais_platform.extensions import db
-from relais_platform.orm import utcnow
+from relais_platform.orm import deleted_count, utcnow
 
 
 def purge_expired_tokens() -> int:
     """Forget single-use and API tokens a month after they stopped being usable."""
     cutoff = utcnow() - timedelta(days=30)
-    removed = db.session.execute(
+    removed = deleted_count(
         delete(UserToken).where(or_(UserToken.expires_at < cutoff, UserToken.used_at < cutoff))
-    ).rowcount
-    removed += db.session.execute(
+    )
+    removed += deleted_count(
         delete(ApiToken).where(or_(ApiToken.expires_at < cutoff, ApiToken.revoked_at < cutoff))
-    ).rowcount
+    )
     return removed

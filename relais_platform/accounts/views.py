@@ -14,6 +14,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup, escape
 from qrcode.image.svg import SvgPathImage
 from werkzeug.wrappers import Response
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts import services
 from relais_platform.accounts.forms import (
@@ -43,7 +44,7 @@ PAGE_SIZE = 25
 # Pages a signed-in user may still reach before finishing enrolment or accepting the terms.
 _ALWAYS_OPEN = {"accounts.logout", "set_language", "static"}
 
-Page = Response | tuple[str, int] | str
+Page = BaseResponse | tuple[str, int] | str
 
 _WEB_ADDRESS = re.compile(r"https?://[^\s<>]+")
 
@@ -106,7 +107,8 @@ def login() -> Page:
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except services.TwoFactorRequired:
-            pending = services.find_by_email(form.email.data)  # exists: its password matched
+            pending = services.find_by_email(form.email.data)
+            assert pending is not None  # its password just matched
             session[PENDING_LOGIN] = {
                 "user": pending.get_id(),
                 "expires": time.time() + PENDING_LOGIN_TTL,
@@ -258,7 +260,7 @@ def terms() -> Page:
         abort(403)
     form = TermsForm()
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and relais is not None:
         tenants.accept_terms(relais, current_user)
         flash(_("Merci : les conditions d'utilisation sont acceptées pour votre structure."), "success")
         return redirect(url_for("accounts.home"))

@@ -124,7 +124,7 @@ def refresh_parcours(parcours_id: int, beneficiary_ids: Iterable[int], held_on: 
     ids = sorted(set(beneficiary_ids))
     if not ids:
         return
-    parcours = db.session.get(Parcours, parcours_id)
+    parcours = db.session.get_one(Parcours, parcours_id)
     enrolments = {e.beneficiary_id: e for e in db.session.scalars(
         select(ParcoursEnrolment).where(ParcoursEnrolment.parcours_id == parcours_id,
                                         ParcoursEnrolment.beneficiary_id.in_(ids)))}
@@ -194,6 +194,7 @@ def record_session(data: Mapping[str, Any]) -> AccompanimentSession:
         errors["parcours_id"] = [_("Parcours introuvable.")]
     if errors:
         raise ValidationFailed(errors)
+    assert held_on is not None  # an error otherwise
     session = AccompanimentSession(
         kind=_enum(SessionKind, data.get("kind"), "kind"),
         theme=_enum(Theme, data["theme"], "theme") if data.get("theme") else None,

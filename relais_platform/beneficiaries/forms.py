@@ -32,7 +32,7 @@ from relais_platform.beneficiaries.models import (
 )
 
 # Keyed by enum, then value: several enums share values ("other", "employment"...).
-LABELS: dict[type[Enum], dict[str, Any]] = {
+LABELS: dict[type[Enum], dict[Any, Any]] = {
     Language: {
         Language.FR: _l("Français"),
         Language.EN: _l("Anglais"),

@@ -72,7 +72,7 @@ def export_data(beneficiary: Beneficiary) -> dict[str, Any]:
         .where(Participation.beneficiary_id == beneficiary.id)
         .order_by(AccompanimentSession.held_on)
     ).scalars()
-    relais = db.session.get(Relais, beneficiary.relais_id)
+    relais = db.session.get_one(Relais, beneficiary.relais_id)
     return {
         "exported_at": utcnow().isoformat(),
         "relais": {"name": relais.name, "city": relais.city, "contact_email": relais.contact_email},

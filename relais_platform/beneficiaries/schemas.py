@@ -7,6 +7,9 @@ The services keep the rules (birth year range, phone or "no phone", consent).
 
 from __future__ import annotations
 
+import enum
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -30,7 +33,7 @@ PAGINATION_HEADERS = {
 }
 
 
-def _choice(enum_cls: type, **kwargs) -> fields.String:
+def _choice(enum_cls: type[enum.Enum], **kwargs: Any) -> fields.String:
     return fields.String(
         validate=validate.OneOf([m.value for m in enum_cls], error=_l("Valeur non prévue.")),
         **kwargs,

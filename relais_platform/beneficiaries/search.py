@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 
 from relais_platform.api import paginate
 from relais_platform.audit import services as audit
@@ -25,7 +25,7 @@ from relais_platform.beneficiaries.models import NAME_KEY_SQL, Beneficiary
 from relais_platform.extensions import db
 
 # Unqualified columns: these statements select from `beneficiaries` alone.
-NAME_KEY = literal_column(NAME_KEY_SQL)
+NAME_KEY: ColumnElement[str] = literal_column(NAME_KEY_SQL)
 DUPLICATES_SHOWN = 10
 
 

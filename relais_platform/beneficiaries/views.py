@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
@@ -43,7 +44,7 @@ STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
 PAGE_SIZE = 25
 CANDIDATES_SHOWN = 50
 
-Page = Response | tuple[str, int] | str
+Page = BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]] | str
 
 
 @bp.app_template_filter("beneficiary_label")
@@ -87,7 +88,7 @@ def create() -> Page:
         if not form.confirm_duplicate.data:
             ids = search.likely_duplicates(values["first_name"] or "", values["last_name"] or "",
                                            values["birth_year"])
-            duplicates = [db.session.get(Beneficiary, i) for i in ids]
+            duplicates = [db.session.get_one(Beneficiary, i) for i in ids]
             # Their names are shown: audited like a search. The warning page is a confirmation
             # step, not a refusal: 200, so that this entry is committed with the request.
             if ids:
@@ -179,7 +180,7 @@ def export(beneficiary_id: int, fmt: str) -> Response:
     if fmt == "pdf":
         body, mimetype = rights.export_pdf(beneficiary), "application/pdf"
     elif fmt == "json":
-        body = json.dumps(rights.export(beneficiary, "json"), ensure_ascii=False, indent=2)
+        body = json.dumps(rights.export(beneficiary, "json"), ensure_ascii=False, indent=2).encode()
         mimetype = "application/json"
     else:
         abort(404)

@@ -39,5 +39,6 @@ def load_demo_events() -> None:
                 continue
             for spec in specs:
                 data = {k: v for k, v in spec.items() if k != "days_ago"}
-                events.create({**data, "date": (utcnow() - timedelta(days=spec["days_ago"])).date()})
+                days_ago = int(str(spec["days_ago"]))
+                events.create({**data, "date": (utcnow() - timedelta(days=days_ago)).date()})
             db.session.commit()

@@ -27,9 +27,10 @@ from relais_platform.audit import services as audit
 from relais_platform.audit.services import network_access
 from relais_platform.domain import Conflict, NotFound, ValidationFailed
 from relais_platform.extensions import db
-from relais_platform.orm import utcnow
+from relais_platform.orm import deleted_count, utcnow
 from relais_platform.reporting.bilan import CATEGORY_ORDER, annual_bilan, parse_year, resolve_scope
 from relais_platform.reporting.models import ExportStatus, ReportExport
+from relais_platform.reporting.presentation import CATEGORY_LABELS, charts_of
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -54,10 +55,6 @@ INDICATORS: tuple[tuple[str, Any], ...] = (
     ("professionals_trained", _l("Professionnels formés")),
     ("relais_active", _l("Relais actifs")),
 )
-CATEGORY_LABELS: dict[str, Any] = {
-    "sims": _l("Cartes SIM"), "recharges": _l("Recharges"), "devices": _l("Équipements"),
-    "kits": _l("Kits Connect Refugees"), "other": _l("Autres"),
-}
 
 
 def indicator_rows(bilan: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
@@ -145,7 +142,7 @@ def build_export(export_id: int) -> int:
     export = db.session.scalar(select(ReportExport).where(ReportExport.id == export_id))
     if export is None:  # purged before it ran
         return 0
-    actor = db.session.get(User, export.requested_by_id)
+    actor = db.session.get_one(User, export.requested_by_id)
     job = get_current_job()
     export.job_id = job.id if job is not None else None
     export.error = None
@@ -175,8 +172,7 @@ def build_export(export_id: int) -> int:
 def purge_old_exports() -> int:
     """Daily: forget exports (and their files) older than RETENTION. Returns the count."""
     network_access(None, reason="purge of old bilan exports")
-    result = db.session.execute(delete(ReportExport).where(ReportExport.created_at < utcnow() - RETENTION))
-    return result.rowcount or 0
+    return deleted_count(delete(ReportExport).where(ReportExport.created_at < utcnow() - RETENTION))
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -202,10 +198,10 @@ def _table(bilan: dict[str, Any]) -> Iterable[list[Any]]:
 
 def render(bilan: dict[str, Any], fmt: str) -> bytes:
     if fmt == "csv":
-        buffer = io.StringIO()
-        csv.writer(buffer, delimiter=";").writerows(_table(bilan))
+        text = io.StringIO()
+        csv.writer(text, delimiter=";").writerows(_table(bilan))
         # The BOM lets spreadsheet software read the accents right.
-        return buffer.getvalue().encode("utf-8-sig")
+        return text.getvalue().encode("utf-8-sig")
     if fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -220,7 +216,6 @@ def render(bilan: dict[str, Any], fmt: str) -> bytes:
         return buffer.getvalue()
     from weasyprint import HTML
 
-    from relais_platform.reporting.presentation import charts_of
 
     html = render_template("reporting/bilan_pdf.html", bilan=bilan, rows=indicator_rows(bilan),
                            products=product_rows(bilan), charts=charts_of(bilan), generated_at=utcnow())

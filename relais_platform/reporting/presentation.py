@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from relais_platform.reporting.bilan import CATEGORY_ORDER
 from relais_platform.reporting.charts import bar_chart
-from relais_platform.reporting.exports import CATEGORY_LABELS
 
 # Counts compared year on year in the activity chart (same unit: people or occurrences).
 COMPARED = (
@@ -29,6 +29,12 @@ class Chart:
     caption: str
     headers: tuple[str, ...]
     rows: list[tuple[Any, ...]]
+
+
+CATEGORY_LABELS: dict[str, Any] = {
+    "sims": _l("Cartes SIM"), "recharges": _l("Recharges"), "devices": _l("Équipements"),
+    "kits": _l("Kits Connect Refugees"), "other": _l("Autres"),
+}
 
 
 def charts_of(bilan: dict[str, Any]) -> list[Chart]:

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
@@ -38,7 +39,7 @@ STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
 EVERYONE = (Role.NATIONAL, Role.COACH, *STAFF)
 PAGE_SIZE = 25
 
-Page = Response | tuple[str, int] | str
+Page = BaseResponse | tuple[str, int] | str
 
 
 @bp.app_template_filter("event_kind")

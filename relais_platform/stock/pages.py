@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Response, abort, request
+from flask import abort, request
 from flask_babel import format_currency
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.domain import DomainError, ValidationFailed
@@ -25,7 +26,7 @@ READERS = (Role.NATIONAL, *RELAIS_STAFF)
 ORDERING = (Role.NATIONAL, Role.RELAIS_ADMIN)
 PAGE_SIZE = 25
 UNITS_PAGE_SIZE = 50
-Page = Response | tuple[str, int] | str
+Page = BaseResponse | tuple[str, int] | str
 
 
 @bp.app_template_filter("euros")

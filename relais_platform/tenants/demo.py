@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from relais_platform.accounts import services as accounts
@@ -12,7 +14,7 @@ from relais_platform.orm import utcnow
 from relais_platform.tenants import services as tenants
 from relais_platform.tenants.models import Relais
 
-RELAIS = [
+RELAIS: list[dict[str, Any]] = [
     {
         "key": "bordeaux",
         "name": "CCAS de Bordeaux",

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts import services as accounts
 from relais_platform.accounts.auth import roles_required
@@ -28,7 +28,7 @@ from relais_platform.tenants.models import Relais, RelaisStatus
 
 bp = Blueprint("tenants", __name__, url_prefix="/relais")
 
-Page = Response | tuple[str, int] | str
+Page = BaseResponse | tuple[str, int] | str
 
 # Button labels for the lifecycle moves, in display order. Approving an application is its
 # own action (it also invites the contact), so APPLIED → ACTIVE is not a plain status button.

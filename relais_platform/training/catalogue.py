@@ -89,7 +89,7 @@ def save_module(data: Mapping[str, Any]) -> TrainingModule:
     except (InvalidOperation, ValueError):
         errors["duration_hours"] = [_("Indiquez une durée positive en heures.")]
     try:
-        fmt = ModuleFormat(data.get("format"))
+        fmt = ModuleFormat(str(data.get("format")))
     except ValueError:
         errors["format"] = [_("Format inconnu.")]
     if errors:
@@ -122,6 +122,7 @@ def create_session(actor: User, data: Mapping[str, Any]) -> TrainingSession:
     if module is None or not module.active:
         errors["module_code"] = [_("Module inconnu.")]
     values = _session_values(data, errors)
+    assert module is not None  # _session_values raised otherwise
     session = TrainingSession(module=module, created_by_id=actor.id, **values)
     db.session.add(session)
     db.session.flush()

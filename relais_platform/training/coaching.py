@@ -72,7 +72,7 @@ def create_coaching_session(actor: User, relais: Relais, data: Mapping[str, Any]
     if held_on is None and "date" not in errors:
         errors["date"] = [_("Ce champ est obligatoire.")]
     try:
-        kind = CoachingKind(data.get("kind"))
+        kind = CoachingKind(str(data.get("kind")))
     except ValueError:
         errors["kind"] = [_("Choisissez visite, téléphone ou visio.")]
     steps = []

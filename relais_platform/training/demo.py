@@ -32,6 +32,7 @@ def load_training_demo() -> None:
     zone = ZoneInfo("Europe/Paris")
     for code, days, location, url, capacity in DEMO_SESSIONS:
         module = catalogue.module_by_code(code)
+        assert module is not None and national is not None  # saved and created just above
         upcoming = db.session.scalar(select(TrainingSession.id).where(
             TrainingSession.module_id == module.id, TrainingSession.starts_at > utcnow()))
         if upcoming is None:

@@ -47,14 +47,14 @@ def lock_seats(session_id: int) -> Seats:
 
 def settle_seats(session_id: int) -> list[tuple[int, int]]:
     """Promote from the waiting list while seats are free; (enrolment id, relais id) promoted."""
-    promoted = [tuple(r) for r in db.session.execute(
+    promoted = [(int(r[0]), int(r[1])) for r in db.session.execute(
         text("SELECT * FROM training_seat_settle(:id)"), {"id": session_id}
     )]
     # The function changed rows behind the ORM's back.
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Enrolment | TrainingSession):
             db.session.expire(obj)
-    return promoted  # type: ignore[return-value]
+    return promoted
 
 
 def trainee_for(actor: User, user_id: int) -> User:

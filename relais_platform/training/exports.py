@@ -52,7 +52,7 @@ def _records() -> tuple[list[str], Iterable[tuple]]:
         .join(TrainingSession, TrainingSession.id == TrainingRecord.session_id)
         .order_by(TrainingRecord.completed_at, TrainingRecord.id)
     )
-    return header, rows
+    return header, [tuple(row) for row in rows]
 
 
 def _attendance() -> tuple[list[str], Iterable[tuple]]:
@@ -94,7 +94,7 @@ def _surveys() -> tuple[list[str], Iterable[tuple]]:
         .join(Relais, Relais.id == SatisfactionSurvey.relais_id)
         .order_by(TrainingSession.starts_at, SatisfactionSurvey.id)
     )
-    return header, rows
+    return header, [tuple(row) for row in rows]
 
 
 KINDS: dict[str, Callable[[], tuple[list[str], Iterable[tuple]]]] = {
@@ -127,12 +127,12 @@ def export(kind: str, fmt: str) -> tuple[str, str, bytes]:
     audit.record("training_export", details={"kind": kind, "format": fmt, "rows": len(table)})
     name = f"formation-{kind}.{fmt}"
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")
+        text = io.StringIO()
+        writer = csv.writer(text, delimiter=";")
         writer.writerow(header)
         writer.writerows(table)
         # The BOM lets spreadsheet software read the accents right.
-        return name, FORMATS[fmt], buffer.getvalue().encode("utf-8-sig")
+        return name, FORMATS[fmt], text.getvalue().encode("utf-8-sig")
     from openpyxl import Workbook
 
     book = Workbook()

@@ -90,6 +90,8 @@ def send_weekly_digest(now: str | None = None) -> int:
     horizon = moment.date() + timedelta(days=DIGEST_HORIZON_DAYS)
     portfolios: dict[int, list] = {}
     for row in rows:
+        if row.relais.coach_id is None:  # selected by coach: never
+            continue
         due = [s for s in steps.get(row.relais.id, []) if s.due_date and s.due_date <= horizon]
         portfolios.setdefault(row.relais.coach_id, []).append((row, due))
     for coach_id, entries in portfolios.items():

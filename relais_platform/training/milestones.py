@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import CompoundSelect, Select, func, literal, select, union_all
 
 from relais_platform.accounts.models import User
 from relais_platform.beneficiaries.models import AccompanimentSession
@@ -131,7 +131,7 @@ register_activity("monthly_reports", _monthly_report)
 register_activity("accompaniment", _accompaniment)
 
 
-def _aggregated(sources: dict[str, EventSource], ids: Select, aggregate: Callable) -> Select:
+def _aggregated(sources: dict[str, EventSource], ids: Select, aggregate: Callable) -> CompoundSelect:
     parts = []
     for source in sources.values():
         events = source.events(ids).subquery()
@@ -154,7 +154,7 @@ def milestone_dates(ids: Select) -> dict[int, dict[str, datetime]]:
     return result
 
 
-def activity_events(ids: Select) -> Select:
+def activity_events(ids: Select) -> CompoundSelect:
     """Every activity source's latest event per relais, as rows (code, relais_id, at)."""
     return _aggregated(ACTIVITY, ids, func.max)
 

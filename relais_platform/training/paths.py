@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, delete, exists, func, select, union_all
+from sqlalchemy import CompoundSelect, Select, and_, delete, exists, func, select, union_all
 
 from relais_platform.accounts.models import User
 from relais_platform.audit import services as audit
@@ -35,7 +35,7 @@ class TrainingProgress:
         return round(100 * len(self.completed) / len(self.required))
 
 
-def required_modules(ids: Select) -> Select:
+def required_modules(ids: Select) -> CompoundSelect:
     """(relais_id, module_id) of every required module of the relais in `ids`."""
     has_own_path = exists().where(TrainingPathModule.relais_id == Relais.id)
     core = (

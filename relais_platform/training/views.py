@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from relais_platform.accounts.auth import roles_required
@@ -224,7 +225,7 @@ def cancel_session(session_id: int) -> Any:
 
 @bp.post("/training/sessions/<int:session_id>/enrol")
 @roles_required(Role.NATIONAL, *STAFF)
-def enrol(session_id: int) -> Response:
+def enrol(session_id: int) -> BaseResponse:
     user_id = request.form.get("user_id", type=int) or current_user.id
     try:
         enrolment = enrolments.enrol(current_user, session_id, user_id)
@@ -241,7 +242,7 @@ def enrol(session_id: int) -> Response:
 
 @bp.post("/training/sessions/<int:session_id>/cancel")
 @roles_required(Role.NATIONAL, *STAFF)
-def cancel(session_id: int) -> Response:
+def cancel(session_id: int) -> BaseResponse:
     user_id = request.form.get("user_id", type=int) or current_user.id
     try:
         enrolments.cancel(current_user, session_id, user_id)
@@ -254,7 +255,7 @@ def cancel(session_id: int) -> Response:
 
 @bp.post("/training/sessions/<int:session_id>/attendance")
 @roles_required(*FOLLOWERS)
-def save_attendance(session_id: int) -> Response:
+def save_attendance(session_id: int) -> BaseResponse:
     try:
         for key, value in request.form.items():
             if key.startswith("present-") and value in ("yes", "no"):
@@ -323,7 +324,7 @@ def export_file(kind: str, fmt: str) -> Response:
 
 @bp.get("/training/relais/")
 @roles_required(*STAFF)
-def own_progress() -> Response:
+def own_progress() -> BaseResponse:
     return redirect(url_for(".relais_progress", relais_id=current_user.relais_id))
 
 
@@ -409,7 +410,7 @@ def log_coaching_session(relais_id: int) -> Any:
 
 @bp.post("/training/relais/<int:relais_id>/next-steps/<int:step_id>")
 @roles_required(*FOLLOWERS)
-def next_step_done(relais_id: int, step_id: int) -> Response:
+def next_step_done(relais_id: int, step_id: int) -> BaseResponse:
     relais = reach_relais(current_user, relais_id, reason="coaching next step")
     coaching.set_next_step_done(current_user, relais, step_id, request.form.get("done") == "1")
     return redirect(url_for(".relais_progress", relais_id=relais_id))
@@ -435,7 +436,7 @@ def add_milestone(relais_id: int) -> Any:
 
 @bp.post("/training/relais/<int:relais_id>/milestones/<int:milestone_id>")
 @roles_required(*FOLLOWERS)
-def milestone_done(relais_id: int, milestone_id: int) -> Response:
+def milestone_done(relais_id: int, milestone_id: int) -> BaseResponse:
     relais = reach_relais(current_user, relais_id, reason="coaching milestone")
     coaching.set_milestone_done(current_user, relais, milestone_id, request.form.get("done") == "1")
     return redirect(url_for(".relais_progress", relais_id=relais_id))

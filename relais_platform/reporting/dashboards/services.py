@@ -114,7 +114,7 @@ def months_ending(last: date, count: int) -> list[date]:
 
 
 # A literal, not a bound parameter: GROUP BY must repeat the SELECT's expression exactly.
-_MONTH = literal_column("'month'")
+_MONTH: ColumnElement[str] = literal_column("'month'")
 
 
 def _local_month(column: Any) -> ColumnElement[date]:
@@ -400,7 +400,8 @@ def late_reporting(last_period: date, months: int = LATE_HISTORY_MONTHS,
 
 
 def orders_by_status() -> list[tuple[OrderStatus, int]]:
-    counts = dict(db.session.execute(select(Order.status, func.count()).group_by(Order.status)).all())
+    counts: dict[OrderStatus, int] = dict(
+        db.session.execute(select(Order.status, func.count()).group_by(Order.status)).tuples().all())
     return [(status, counts.get(status, 0)) for status in OrderStatus]
 
 
@@ -536,7 +537,7 @@ def relais_dashboard(actor: User) -> RelaisDashboard:
     if not actor.role.is_relais_role or relais_id is None or relais_id != actor.relais_id:
         raise Forbidden(_("Ce tableau de bord n'est pas accessible avec votre rôle."))
     current_month = local_today().replace(day=1)
-    relais = db.session.get(Relais, relais_id)
+    relais = db.session.get_one(Relais, relais_id)
     return RelaisDashboard(
         relais=relais,
         current_month=current_month,
@@ -572,8 +573,8 @@ def monthly_activity(months: list[date]) -> list[MonthActivity]:
         .join(s, s.id == p.session_id)
         .where(s.held_on >= start, s.held_on < end),
     ).subquery()
-    named = dict(db.session.execute(
-        select(served.c.month, func.count(distinct(served.c.who))).group_by(served.c.month)).all())
+    named: dict[Any, int] = dict(db.session.execute(
+        select(served.c.month, func.count(distinct(served.c.who))).group_by(served.c.month)).tuples().all())
     result = []
     for month in months:
         units, count, anonymous_goods = goods.get(month, (0, 0, 0))
@@ -671,9 +672,9 @@ def portfolio_activity(relais_ids: list[int], current_month: date) -> dict[int, 
 def sessions_by_month(months: list[date], relais_ids: list[int]) -> list[int]:
     s = AccompanimentSession
     month = _date_month(s.held_on)
-    counts = dict(db.session.execute(
+    counts: dict[date, int] = dict(db.session.execute(
         select(month, func.count(s.id))
         .where(s.relais_id.in_(relais_ids), s.held_on >= months[0],
                s.held_on < months[-1] + relativedelta(months=1))
-        .group_by(month)).all())
+        .group_by(month)).tuples().all())
     return [counts.get(month_value, 0) for month_value in months]

@@ -75,7 +75,7 @@ def national() -> str:
                             [n for _s, n in data.orders_by_status]),
         "lead_times": bar_chart(_("Délais médians des commandes (jours)"),
                                 [str(t.label) for t in measured],
-                                [t.median_days for t in measured], unit=_("j")),
+                                [t.median_days or 0.0 for t in measured], unit=_("j")),
         "regions": bar_chart(_("Unités distribuées sur 12 mois par région"), [r.name for r in data.regions],
                              [r.distributed for r in data.regions]),
     }

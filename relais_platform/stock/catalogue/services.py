@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, column, exists, select, table
 from sqlalchemy.exc import IntegrityError
 
 from relais_platform.audit import services as audit
@@ -17,7 +17,6 @@ from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import DEVICE_CATEGORIES, Category, Product, SerialKind
 from relais_platform.stock.scope import open_national_scope
-from relais_platform.stock.warehouse.models import SerialUnit
 from relais_platform.tenants.models import Dimension
 
 FIELDS = (
@@ -149,10 +148,15 @@ def create_product(data: Mapping[str, Any]) -> Product:
     return product
 
 
+# The warehouse's serial units, named by table: the warehouse depends on the catalogue, not the
+# reverse (RLS applies to this Core statement as to any other).
+_SERIAL_UNITS = table("serial_units", column("product_id"))
+
+
 def _refuse_if_units_exist(product: Product) -> None:
     # Units in national stock are visible under the national scope only.
     open_national_scope("catalogue : changement du suivi à l'unité d'un produit")
-    if db.session.scalar(select(exists().where(SerialUnit.product_id == product.id))):
+    if db.session.scalar(select(exists().where(_SERIAL_UNITS.c.product_id == product.id))):
         raise ValidationFailed.field("serialized", _(
             "Des unités de ce produit sont déjà enregistrées : son suivi ne peut plus changer."))
 

@@ -14,9 +14,7 @@ from relais_platform.extensions import db
 from relais_platform.stock.blueprints import stock_bp as bp
 from relais_platform.stock.catalogue import services as catalogue
 from relais_platform.stock.catalogue.forms import CATEGORY_LABELS, ProductForm
-from relais_platform.stock.distributions.api import NATIONAL
-from relais_platform.stock.distributions.views import Page
-from relais_platform.stock.pages import discard_refused, error_messages, page_number
+from relais_platform.stock.pages import NATIONAL, Page, discard_refused, error_messages, page_number
 
 
 @bp.app_template_filter("category_label")

@@ -10,6 +10,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
@@ -33,7 +34,7 @@ OUTCOME_LABELS = {WarrantyOutcome.RETURNED: _l("Rendu (à vérifier ou à renvoy
                   WarrantyOutcome.DEFECTIVE: _l("Défectueux")}
 
 
-Page = Response | tuple[str, int] | str
+Page = BaseResponse | tuple[str, int] | str
 
 
 def _cents(value: str | None) -> int | None:

@@ -52,7 +52,7 @@ READERS = (Role.NATIONAL, Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
 
 
 def order_payload(order: Order, available: dict[int, int], *, detail: bool = False) -> dict[str, Any]:
-    serials = shipping.shipped_units(order) if detail and order.shipped_at else {}
+    serials = orders.shipped_units(order) if detail and order.shipped_at else {}
     payload: dict[str, Any] = {
         "id": order.id,
         "status": order.status.value,

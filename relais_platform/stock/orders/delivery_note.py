@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 from relais_platform.domain import Conflict
 from relais_platform.orm import utcnow
 from relais_platform.stock.orders.models import Order
-from relais_platform.stock.orders.services import status_label
-from relais_platform.stock.orders.shipping import shipped_units
+from relais_platform.stock.orders.services import shipped_units, status_label
 
 
 def filename(order: Order) -> str:
@@ -30,3 +29,8 @@ def render_pdf(order: Order) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=render_html(order)).write_pdf()
+
+
+def attachment(order: Order) -> tuple[str, str, bytes]:
+    """(file name, MIME type, content) of the delivery note, for the shipment e-mail."""
+    return filename(order), "application/pdf", render_pdf(order)

@@ -85,9 +85,8 @@ def orders_allocated(orders: Sequence[Order]) -> None:
                        "stock/mail/payment_due.txt")
 
 
-def order_shipped(order: Order) -> None:
-    from relais_platform.stock.orders import delivery_note
-
+def order_shipped(order: Order, delivery_note: tuple[str, str, bytes]) -> None:
+    """The relais is told, with the delivery note attached (file name, MIME type, content)."""
     _to_relais(order, relais_recipients([order.relais_id]),
                _("Commande n° %(id)d expédiée", id=order.id), "stock/mail/order_shipped.txt",
-               [(delivery_note.filename(order), "application/pdf", delivery_note.render_pdf(order))])
+               [delivery_note])

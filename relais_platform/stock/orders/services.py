@@ -24,6 +24,7 @@ from relais_platform.domain import Conflict, Forbidden, NotFound, ValidationFail
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.stock.catalogue.models import Product
+from relais_platform.stock.orders import notifications
 from relais_platform.stock.orders.models import (
     Order,
     OrderEvent,
@@ -33,7 +34,7 @@ from relais_platform.stock.orders.models import (
 )
 from relais_platform.stock.scope import national_scope
 from relais_platform.stock.warehouse import ledger
-from relais_platform.stock.warehouse.models import MovementKind, NationalStock
+from relais_platform.stock.warehouse.models import MovementKind, NationalStock, SerialUnit
 from relais_platform.tenancy import current_scope
 from relais_platform.tenants.models import Relais
 
@@ -337,8 +338,6 @@ class UnusualQuantities(ValidationFailed):
 
 def submit(order: Order, *, confirm_unusual: bool = False) -> Order:
     """Submit a draft: rules checked again, unusual quantities confirmed, prices frozen."""
-    from relais_platform.stock.orders import notifications
-
     reader_scope(_("soumission d'une commande"))
     order = lock_orders([order.id])[0]
     _require_status(order, S.DRAFT)
@@ -429,3 +428,14 @@ def estimated_cents(order: Order) -> int:
     return sum(line.requested * (line.unit_price_cents if line.unit_price_cents is not None
                                  else line.product.unit_price_cents) for line in order.lines)
 
+
+def shipped_units(order: Order) -> dict[int, list[SerialUnit]]:
+    """Serialized units shipped on each line of the order (one query)."""
+    units: dict[int, list[SerialUnit]] = {line.id: [] for line in order.lines}
+    if units:
+        for unit in db.session.scalars(
+            select(SerialUnit).where(SerialUnit.order_line_id.in_(units.keys()))
+            .order_by(SerialUnit.serial)
+        ):
+            units[unit.order_line_id or 0].append(unit)  # selected by order_line_id: never None
+    return units

@@ -24,10 +24,12 @@ from sqlalchemy import select
 
 from relais_platform.domain import Conflict, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.stock.orders import delivery_note, notifications
 from relais_platform.stock.orders.models import Order, OrderLine, OrderStatus, PaymentRoute
 from relais_platform.stock.orders.services import (
     lock_orders,
     reader_scope,
+    shipped_units,
     status_label,
     transition,
 )
@@ -123,8 +125,6 @@ def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[lis
 def ship(order: Order, lines: Iterable[Mapping[str, Any]] = ()) -> Order:
     """Ship an allocated order (paid, or free). Lines not listed ship in full, units picked
     automatically; a listed line may give its quantity (it must be the allocation) and serials."""
-    from relais_platform.stock.orders import notifications
-
     national_scope(_("expédition d'une commande"))
     order = lock_orders([order.id])[0]
     if not is_shippable(order):
@@ -174,20 +174,8 @@ def ship(order: Order, lines: Iterable[Mapping[str, Any]] = ()) -> Order:
             ledger.set_unit_status(unit, UnitStatus.SHIPPED, relais_id=order.relais_id, order_id=order.id)
             unit.order_line_id = line.id
     transition(order, OrderStatus.SHIPPED)
-    notifications.order_shipped(order)
+    notifications.order_shipped(order, delivery_note.attachment(order))
     return order
-
-
-def shipped_units(order: Order) -> dict[int, list[SerialUnit]]:
-    """Serialized units shipped on each line of the order (one query)."""
-    units: dict[int, list[SerialUnit]] = {line.id: [] for line in order.lines}
-    if units:
-        for unit in db.session.scalars(
-            select(SerialUnit).where(SerialUnit.order_line_id.in_(units.keys()))
-            .order_by(SerialUnit.serial)
-        ):
-            units[unit.order_line_id].append(unit)
-    return units
 
 
 def _count(value: Any) -> int | None:
@@ -250,6 +238,7 @@ def receive(order: Order, lines: Iterable[Mapping[str, Any]]) -> Order:
         if problems:
             errors[sku] = problems
             continue
+        assert received is not None and refused is not None  # a problem otherwise
         refused_units = [unit for unit in shipped_here.values() if unit not in taken]
         plan.append((line, received, refused, reason, taken, refused_units))
     if errors:

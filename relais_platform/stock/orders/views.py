@@ -14,6 +14,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.forms import add_errors
@@ -22,8 +23,6 @@ from relais_platform.domain import DomainError, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.blueprints import stock_bp as bp
 from relais_platform.stock.catalogue import services as catalogue
-from relais_platform.stock.distributions.api import NATIONAL
-from relais_platform.stock.distributions.views import PAGE_SIZE, Page
 from relais_platform.stock.fields import line_value
 from relais_platform.stock.orders import allocation, delivery_note, payments, shipping, stripe_gateway
 from relais_platform.stock.orders import services as orders
@@ -35,8 +34,11 @@ from relais_platform.stock.orders.forms import (
 )
 from relais_platform.stock.orders.models import Order, OrderStatus, PaymentRoute
 from relais_platform.stock.pages import (
+    NATIONAL,
     ORDERING,
+    PAGE_SIZE,
     READERS,
+    Page,
     actor_names,
     discard_refused,
     error_messages,
@@ -61,7 +63,7 @@ def _order(order_id: int, *, lock: bool = False) -> Order:
 
 @bp.get("/")
 @roles_required(*READERS)
-def index() -> Response:
+def index() -> BaseResponse:
     return redirect(url_for("stock.order_list"))
 
 
@@ -439,7 +441,7 @@ def order_receive(order_id: int) -> Page:
                     "inventaire.", id=order.id), "success")
             return redirect(url_for("stock.order_detail", order_id=order.id))
     return render_template("stock/receipt.html", order=order, lines=lines, values=values, errors=errors,
-                           messages=messages, shipped=shipping.shipped_units(order),
+                           messages=messages, shipped=orders.shipped_units(order),
                            title=_("Confirmer la réception de la commande n° %(id)d", id=order.id)), code
 
 

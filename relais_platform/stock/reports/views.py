@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
@@ -19,7 +20,7 @@ from relais_platform.stock.reports import services as reports
 
 @bp.get("/reports")
 @roles_required(*STAFF)
-def report_latest() -> Response:
+def report_latest() -> BaseResponse:
     period = reports.format_period(reports.last_ended_period())
     return redirect(url_for("distributions.report", period=period))
 

@@ -12,9 +12,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from flask_babel import gettext as _
-from sqlalchemy import BigInteger, Select, any_, bindparam, func, insert, literal, null, select
+from sqlalchemy import BigInteger, Select, Table, any_, bindparam, func, insert, literal, null, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
@@ -46,6 +47,12 @@ RETURNABLE_STATUSES = frozenset(
     {UnitStatus.SHIPPED, UnitStatus.AT_RELAIS, UnitStatus.DISTRIBUTED, UnitStatus.RETURNED}
 )
 WRITE_OFF_STATUSES = frozenset({UnitStatus.LOST, UnitStatus.DEFECTIVE})
+
+
+def _serial_kind(product: Product) -> SerialKind:
+    if product.serial_kind is None:
+        raise ValidationFailed({"sku": [_("Ce produit n'est pas suivi à l'unité.")]})
+    return SerialKind(product.serial_kind)
 
 
 def _reject(field: str, problems: list[str]) -> ValidationFailed:
@@ -114,7 +121,7 @@ def _receive_units(
     The caller holds the product's national level lock, so two receipts of the same
     product run one after the other and the registry check sees the earlier one.
     """
-    kind = SerialKind(product.serial_kind)
+    kind = _serial_kind(product)
     if serial_range is not None:
         field = "serial_range"
         if kind != SerialKind.ICCID:
@@ -149,7 +156,7 @@ def _insert_units(product: Product, serials: list[str], note: str | None) -> Non
 
     A single round trip whatever the count: 100,000 SIM cards take about a second.
     """
-    units, events = SerialUnit.__table__, SerialUnitEvent.__table__
+    units, events = cast(Table, SerialUnit.__table__), cast(Table, SerialUnitEvent.__table__)
     serial = func.unnest(bindparam("serials", serials, type_=ARRAY(String))).column_valued()
     new_units = (
         insert(units)
@@ -187,7 +194,7 @@ def lock_units(
     Every unknown, repeated, invalid or wrongly placed serial is named in one 422.
     """
     allowed = frozenset(allowed)
-    checked = check_serials(SerialKind(product.serial_kind), entries)
+    checked = check_serials(_serial_kind(product), entries)
     problems = list(checked.problems)
     units = {
         unit.serial: unit
@@ -264,7 +271,7 @@ def return_units(
     reason = _require_reason(reason)
     level = ledger.lock_national_levels([product.id])[product.id]
     units = lock_units(product, serials, RETURNABLE_STATUSES)
-    by_relais: dict[int | None, int] = defaultdict(int)
+    by_relais: dict[int, int] = defaultdict(int)
     for unit in units:
         if unit.status == UnitStatus.AT_RELAIS and unit.relais_id is not None:
             by_relais[unit.relais_id] += 1
@@ -276,9 +283,9 @@ def return_units(
         ledger.set_unit_status(unit, UnitStatus.DEFECTIVE if defective else UnitStatus.IN_STOCK,
                                note=reason)
     if not defective:
-        for relais_id, count in sorted(origins.items(), key=lambda item: item[0] or 0):
+        for origin_id, count in sorted(origins.items(), key=lambda item: item[0] or 0):
             ledger.move_national(product, MovementKind.RETURN, on_hand_delta=count,
-                                 relais_id=relais_id, reason=reason, level=level)
+                                 relais_id=origin_id, reason=reason, level=level)
     return len(units)
 
 

@@ -16,12 +16,13 @@ from relais_platform.extensions import db
 from relais_platform.stock.blueprints import stock_bp as bp
 from relais_platform.stock.catalogue import services as catalogue
 from relais_platform.stock.catalogue.models import Product
-from relais_platform.stock.distributions.api import NATIONAL
-from relais_platform.stock.distributions.views import PAGE_SIZE, Page
 from relais_platform.stock.pages import (
+    NATIONAL,
+    PAGE_SIZE,
     READERS,
     RELAIS_STAFF,
     UNITS_PAGE_SIZE,
+    Page,
     actor_names,
     discard_refused,
     error_messages,
