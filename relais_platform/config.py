@@ -28,8 +28,15 @@ def _owner_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Outside production only, when no key is given: anyone can read this one.
+DEV_TOTP_KEY = "ZGV2LW9ubHktdG90cC1rZXktbm90LXNlY3JldC0wMDA="
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Fernet key(s) encrypting TOTP secrets at rest, comma-separated, the first one encrypting
+    # (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")
     ENV_NAME = os.environ.get("RELAIS_ENV", "production")
 
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -123,6 +130,10 @@ class Config:
             if config["ENV_NAME"] == "production":
                 raise RuntimeError("SECRET_KEY must be set in production.")
             config["SECRET_KEY"] = "dev-only-not-secret"
+        if not config.get("TOTP_ENCRYPTION_KEY"):
+            if config["ENV_NAME"] == "production":
+                raise RuntimeError("TOTP_ENCRYPTION_KEY must be set in production.")
+            config["TOTP_ENCRYPTION_KEY"] = DEV_TOTP_KEY
         if config["ENV_NAME"] in ("development", "test"):
             # Local HTTP: a Secure cookie would never come back.
             config["SESSION_COOKIE_SECURE"] = False
@@ -134,3 +145,4 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     PUBLIC_BASE_URL = "http://localhost"
+    TOTP_ENCRYPTION_KEY = "dGVzdC1vbmx5LXRvdHAta2V5LW5vdC1zZWNyZXQtMDA="

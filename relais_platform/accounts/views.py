@@ -16,6 +16,7 @@ from qrcode.image.svg import SvgPathImage
 from werkzeug.wrappers import Response
 
 from relais_platform.accounts import services
+from relais_platform.accounts.auth import BROWSER_SESSION
 from relais_platform.accounts.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -30,6 +31,7 @@ from relais_platform.accounts.forms import (
 from relais_platform.accounts.models import Role, TokenPurpose, User
 from relais_platform.domain import AuthenticationFailed, Throttled, ValidationFailed
 from relais_platform.extensions import db, limiter
+from relais_platform.security import safe_redirect_target
 from relais_platform.tenants import services as tenants
 from relais_platform.tenants import views as tenant_views
 from relais_platform.tenants.forms import FilterForm
@@ -78,18 +80,12 @@ def _must_accept_terms(user: User) -> bool:
     return user.role == Role.RELAIS_ADMIN and user.relais.terms_accepted_at is None
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only paths on this site: never an absolute or protocol-relative URL."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
 def _sign_in(user: User, next_url: str | None) -> Response:
     # A fresh session: nothing from before the sign-in (pending step, old token) survives.
     session.clear()
+    session[BROWSER_SESSION] = services.open_browser_session(user.id)
     login_user(user)
-    return redirect(_safe_next(next_url) or url_for("accounts.home"))
+    return redirect(safe_redirect_target(next_url) or url_for("accounts.home"))
 
 
 # --- sign-in -------------------------------------------------------------------------
@@ -100,7 +96,7 @@ def login() -> Page:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
-    next_url = _safe_next(request.args.get("next"))
+    next_url = safe_redirect_target(request.args.get("next"))
     status = 200
     if form.validate_on_submit():
         try:
@@ -169,6 +165,7 @@ def login_code() -> Page:
 
 @bp.post("/logout")
 def logout() -> Response:
+    services.end_browser_session(session.get(BROWSER_SESSION))
     logout_user()
     session.clear()
     flash(_("Vous êtes déconnecté."), "success")
@@ -234,7 +231,8 @@ def account() -> Page:
     status = 200
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data, form.password.data)
+            services.change_password(current_user, form.current_password.data, form.password.data,
+                                     keep_session=session.get(BROWSER_SESSION))
         except ValidationFailed as exc:
             add_errors(form, exc.errors, exc.message)
             status = 422
