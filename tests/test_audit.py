@@ -63,8 +63,8 @@ def _backdated(owner_engine, action: str, days: int) -> None:
     """An entry `days` old: only a superuser skipping the triggers can write one."""
     with owner_engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text("INSERT INTO audit_log (action, occurred_at) VALUES (:a, now() - make_interval(days => :d))"),
-                     {"a": action, "d": days})
+        conn.execute(text("INSERT INTO audit_log (action, occurred_at)"
+                          " VALUES (:a, now() - make_interval(days => :d))"), {"a": action, "d": days})
 
 
 def test_purge_removes_only_entries_older_than_twelve_months(app_ctx, owner_engine):

@@ -111,7 +111,8 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_security_policy")),
     )
     # Default privileges belong to whoever ran 0001; the owner running this one may differ.
-    op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON browser_sessions, network_security_policy TO "{role}"')
+    op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON browser_sessions, network_security_policy"
+               f' TO "{role}"')
     op.execute(f'GRANT USAGE, SELECT ON SEQUENCE browser_sessions_id_seq TO "{role}"')
 
     op.add_column("relais", sa.Column("require_two_factor", sa.Boolean(), server_default="false",
