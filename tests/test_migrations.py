@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import relais_platform.models  # noqa: F401  (every table in the metadata)
-from relais_platform import create_app
+from relais_platform import create_app, crypto
 from relais_platform.config import TestConfig
 from relais_platform.extensions import db
 from tests.conftest import OWNER_ROLE, ROOT
@@ -39,7 +39,8 @@ def test_downgrade_to_base_then_upgrade_again(app, redis_url, superuser_url):
         )
         directory = str(ROOT / "migrations")
         with other.app_context():
-            upgrade(directory=directory)
+            upgrade(directory=directory, revision="0010_training_cancel_reminders")
+            _secrets_are_encrypted_by_0011(other, directory)
             downgrade(directory=directory, revision="base")
             upgrade(directory=directory)
             engine = create_engine(other.config["MIGRATION_DATABASE_URI"])
@@ -53,3 +54,25 @@ def test_downgrade_to_base_then_upgrade_again(app, redis_url, superuser_url):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _secrets_are_encrypted_by_0011(other, directory: str) -> None:
+    """A secret stored in clear before 0011 is encrypted by it, and decrypted on the way down."""
+    engine = create_engine(other.config["MIGRATION_DATABASE_URI"])
+    plain = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    read = text("SELECT totp_secret FROM users WHERE email = 'n@example.org'")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (email, name, role, totp_secret)"
+                              " VALUES ('n@example.org', 'N', 'national', :s)"), {"s": plain})
+        upgrade(directory=directory)
+        with engine.connect() as conn:
+            stored = conn.scalar(read)
+        assert stored != plain and crypto.decrypt(stored) == plain
+        downgrade(directory=directory, revision="0010_training_cancel_reminders")
+        with engine.begin() as conn:
+            assert conn.scalar(read) == plain
+            conn.execute(text("DELETE FROM users"))
+        upgrade(directory=directory)
+    finally:
+        engine.dispose()
