@@ -90,6 +90,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_views.bp)
     rest_api.register_blueprint(training_api.blp, url_prefix="/api/v1")
     csrf.exempt(training_api.blp)
+    from relais_platform.audit import api as audit_api
+    from relais_platform.audit import views as audit_views
+
+    app.register_blueprint(audit_views.bp)
+    rest_api.register_blueprint(audit_api.blp, url_prefix="/api/v1")
+    csrf.exempt(audit_api.blp)
     app.register_blueprint(beneficiaries_views.bp)
     rest_api.register_blueprint(beneficiaries_api.blp, url_prefix="/api/v1")
     csrf.exempt(beneficiaries_api.blp)

@@ -36,6 +36,8 @@ ROUTES = [
                                           "role": "relais_worker"}),
     ("GET", "/api/v1/relais/{a}/users/{ua}", None),
     ("PATCH", "/api/v1/relais/{a}/users/{ua}", {"active": False}),
+    ("GET", "/api/v1/relais/{a}/security", None),
+    ("PATCH", "/api/v1/relais/{a}/security", {"require_two_factor": True}),
     # A's member reached through B's own relais.
     ("GET", "/api/v1/relais/{b}/users/{ua}", None),
     ("PATCH", "/api/v1/relais/{b}/users/{ua}", {"role": "relais_admin"}),

@@ -33,6 +33,7 @@ ROUTES = [
                                   "invite-role": "relais_worker"}),
     ("POST", "/relais/{a}/team/{ua}/active", {"active": "0"}),
     ("POST", "/relais/{a}/team/{ua}/role", {"member-{ua}-role": "relais_admin"}),
+    ("POST", "/relais/{a}/two-factor", {"required": "1"}),
     # A's member reached through B's own relais id.
     ("POST", "/relais/{b}/team/{ua}/active", {"active": "0"}),
     ("POST", "/relais/{b}/team/{ua}/role", {"member-{ua}-role": "relais_admin"}),

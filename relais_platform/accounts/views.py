@@ -243,8 +243,40 @@ def account() -> Page:
             return redirect(url_for("accounts.account"))
     elif form.is_submitted():
         status = 422
-    return render_template("accounts/account.html", form=form, action_form=ActionForm(),
-                           title=_("Mon compte")), status
+    user = current_user._get_current_object()
+    return render_template(
+        "accounts/account.html", form=form, action_form=ActionForm(),
+        two_factor_required=services.two_factor_required(user),
+        team_relais=user.relais if user.role == Role.RELAIS_ADMIN else None,
+        network_policy=services.network_policy() if user.role == Role.NATIONAL else None,
+        title=_("Mon compte"),
+    ), status
+
+
+@bp.post("/relais/<int:relais_id>/two-factor")
+@login_required
+def team_two_factor(relais_id: int) -> Response:
+    """A relais admin (or national) requires two-factor of the whole team, or stops."""
+    relais = tenants.get_visible_relais(current_user, relais_id)  # another relais: 404
+    required = request.form.get("required") == "1"
+    services.require_team_two_factor(current_user, relais, required)
+    if required:
+        flash(_("La double authentification est exigée pour toute l'équipe."), "success")
+    else:
+        flash(_("La double authentification n'est plus exigée pour l'équipe."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/network/two-factor")
+@login_required
+def network_two_factor() -> Response:
+    required = request.form.get("required") == "1"
+    services.require_network_two_factor(current_user, required)
+    if required:
+        flash(_("La double authentification est exigée dans tout le réseau."), "success")
+    else:
+        flash(_("La double authentification n'est plus exigée dans tout le réseau."), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/terms", methods=["GET", "POST"])
