@@ -15,11 +15,14 @@ _DAY = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
 
 
 class AuditFilterSchema(Schema):
-    beneficiary_id = fields.Integer(validate=_ID, metadata={"description": "Entrées sur cette personne"})
+    beneficiary_id = fields.Integer(validate=_ID,
+                                    metadata={"description": "Entrées sur cette personne"})
     user_id = fields.Integer(validate=_ID, metadata={"description": "Entrées de cet utilisateur"})
     action = fields.String(validate=validate.Length(min=1, max=64))
-    date_from = fields.Date(data_key="from", validate=_DAY, metadata={"description": "Depuis ce jour (inclus)"})
-    date_to = fields.Date(data_key="to", validate=_DAY, metadata={"description": "Jusqu'à ce jour (inclus)"})
+    date_from = fields.Date(data_key="from", validate=_DAY,
+                            metadata={"description": "Depuis ce jour (inclus)"})
+    date_to = fields.Date(data_key="to", validate=_DAY,
+                          metadata={"description": "Jusqu'à ce jour (inclus)"})
 
     @post_load
     def _filters(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
