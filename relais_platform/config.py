@@ -49,6 +49,10 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     RQ_QUEUES = ("default", "mail", "reports")
     RQ_ASYNC = True
+    # Seconds: how often a worker refreshes the heartbeat of the job it runs, and how often
+    # it looks for jobs abandoned by a dead worker (see worker.run_worker).
+    RQ_JOB_MONITORING_INTERVAL = 5
+    RQ_MAINTENANCE_INTERVAL = 15
 
     # Flask-Limiter: the login throttle must be shared by every web node.
     RATELIMIT_STRATEGY = "moving-window"

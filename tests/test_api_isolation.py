@@ -98,6 +98,7 @@ ROUTES = [
     ("DELETE", "/api/v1/events/{event}", None),
     ("GET", "/api/v1/reports/exports/{export}", None),
     ("GET", "/api/v1/reports/exports/{export}/file", None),
+    ("POST", "/api/v1/reports/exports/{export}/retry", None),
     ("GET", "/api/v1/reports/annual?year=2026&relais_id={a}", None),
     ("GET", "/api/v1/reports/annual/export?year=2026&format=csv&relais_id={a}", None),
 ]

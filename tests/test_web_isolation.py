@@ -166,6 +166,7 @@ WORLD_ROUTES = [
     ("POST", "/rapports/evenements/{event}/supprimer", {}),
     ("GET", "/rapports/exports/{export}", None),
     ("GET", "/rapports/exports/{export}/fichier", None),
+    ("POST", "/rapports/exports/{export}/relancer", {}),
     ("GET", "/rapports/bilan?year=2026&relais_id={a}", None),
     ("POST", "/rapports/bilan/export", {"year": "2026", "format": "csv", "relais_id": "{a}"}),
 ]
