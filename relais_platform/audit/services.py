@@ -154,7 +154,8 @@ def actor_names(entries: Iterable[AuditEntry]) -> dict[int, str]:
     ids = {entry.actor_id for entry in entries if entry.actor_id is not None}
     if not ids:
         return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+    rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
 
 
 def _safe_cell(value: Any) -> Any:

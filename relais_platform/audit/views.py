@@ -33,7 +33,7 @@ def log() -> tuple[str, int]:
     try:
         filters = AuditFilterSchema().load(typed)["filters"]
     except ValidationError as exc:
-        return _page(typed, None, errors=exc.messages), 422
+        return _page(typed, None, errors=dict(exc.messages)), 422
     page = db.paginate(audit.log_query(current_user, filters), page=request.args.get("page", 1, type=int),
                        per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     return _page(typed, page, errors={}), 200
@@ -65,7 +65,7 @@ def export() -> Response | tuple[str, int]:
     try:
         filters = AuditFilterSchema().load(typed)["filters"]
     except ValidationError as exc:
-        return _page(typed, None, errors=exc.messages), 422
+        return _page(typed, None, errors=dict(exc.messages)), 422
     return Response(audit.log_csv(current_user, filters), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="journal-audit.csv"',
                              "Cache-Control": "no-store"})
