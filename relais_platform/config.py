@@ -28,8 +28,15 @@ def _owner_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Outside production only, when no key is given: anyone can read this one.
+DEV_TOTP_KEY = "ZGV2LW9ubHktdG90cC1rZXktbm90LXNlY3JldC0wMDA="
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Fernet key(s) encrypting TOTP secrets at rest, comma-separated, the first one encrypting
+    # (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")
     ENV_NAME = os.environ.get("RELAIS_ENV", "production")
 
     DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -42,6 +49,10 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     RQ_QUEUES = ("default", "mail", "reports")
     RQ_ASYNC = True
+    # Seconds: how often a worker refreshes the heartbeat of the job it runs, and how often
+    # it looks for jobs abandoned by a dead worker (see worker.run_worker).
+    RQ_JOB_MONITORING_INTERVAL = 5
+    RQ_MAINTENANCE_INTERVAL = 15
 
     # Flask-Limiter: the login throttle must be shared by every web node.
     RATELIMIT_STRATEGY = "moving-window"
@@ -123,6 +134,10 @@ class Config:
             if config["ENV_NAME"] == "production":
                 raise RuntimeError("SECRET_KEY must be set in production.")
             config["SECRET_KEY"] = "dev-only-not-secret"
+        if not config.get("TOTP_ENCRYPTION_KEY"):
+            if config["ENV_NAME"] == "production":
+                raise RuntimeError("TOTP_ENCRYPTION_KEY must be set in production.")
+            config["TOTP_ENCRYPTION_KEY"] = DEV_TOTP_KEY
         if config["ENV_NAME"] in ("development", "test"):
             # Local HTTP: a Secure cookie would never come back.
             config["SESSION_COOKIE_SECURE"] = False
@@ -134,3 +149,4 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     PUBLIC_BASE_URL = "http://localhost"
+    TOTP_ENCRYPTION_KEY = "dGVzdC1vbmx5LXRvdHAta2V5LW5vdC1zZWNyZXQtMDA="

@@ -28,6 +28,7 @@ DOMAINS: tuple[str, ...] = (
     "relais_platform.tenants",
     "relais_platform.stock",
     "relais_platform.training",
+    "relais_platform.audit",
     "relais_platform.beneficiaries",
     "relais_platform.reporting",
 )

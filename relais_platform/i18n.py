@@ -6,6 +6,8 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
+from relais_platform.security import safe_redirect_target
+
 LOCALE_COOKIE = "lang"
 
 
@@ -28,9 +30,7 @@ def init_app(app: Flask) -> None:
 
     @app.post("/lang/<code>")
     def set_language(code: str):
-        target = request.form.get("next") or url_for("accounts.home")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("accounts.home")
+        target = safe_redirect_target(request.form.get("next")) or url_for("accounts.home")
         response = redirect(target)
         if code in app.config["LANGUAGES"]:
             response.set_cookie(

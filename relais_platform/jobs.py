@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, Retry
-from rq.job import Job
+from rq.job import Callback, Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -67,9 +67,14 @@ def enqueue(
     queue_name: str = "default",
     retry: Retry | None = None,
     job_id: str | None = None,
+    on_failure: Callable | str | None = None,
     **kwargs: Any,
 ) -> Job:
-    """Queue a job now (use `enqueue_after_commit` from inside a unit of work)."""
+    """Queue a job now (use `enqueue_after_commit` from inside a unit of work).
+
+    `on_failure(job, connection, exc_type, exc_value, traceback)` also runs when the job is
+    found abandoned by a dead worker, where the job itself could record nothing.
+    """
     return queue(queue_name).enqueue(
         run_job,
         func_path(func),
@@ -79,6 +84,7 @@ def enqueue(
         retry=retry,
         job_id=job_id,
         description=func_path(func),
+        on_failure=Callback(func_path(on_failure)) if on_failure is not None else None,
     )
 
 

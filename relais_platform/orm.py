@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from sqlalchemy import BigInteger, CursorResult, DateTime, Delete, Enum, func
+from sqlalchemy import BigInteger, CursorResult, DateTime, Delete, Enum, Update, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relais_platform.extensions import db
@@ -18,8 +18,8 @@ else:
 intpk = Annotated[int, mapped_column(BigInteger, primary_key=True)]
 
 
-def deleted_count(statement: Delete) -> int:
-    """Run a DELETE and return how many rows it removed."""
+def rows_affected(statement: Delete | Update) -> int:
+    """Run a DELETE or an UPDATE and return how many rows it touched."""
     result = cast(CursorResult[Any], db.session.execute(statement))
     return result.rowcount or 0
 

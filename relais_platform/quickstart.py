@@ -76,6 +76,19 @@ def ensure_secret_key() -> None:
     os.environ["SECRET_KEY"] = path.read_text().strip()
 
 
+def ensure_totp_key() -> None:
+    """The key encrypting TOTP secrets at rest, kept next to the secret key (mode 600)."""
+    if os.environ.get("TOTP_ENCRYPTION_KEY"):
+        return
+    from cryptography.fernet import Fernet
+
+    path = INSTANCE / "totp_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    os.environ["TOTP_ENCRYPTION_KEY"] = path.read_text().strip()
+
+
 # --- embedded PostgreSQL --------------------------------------------------------------
 
 
@@ -193,6 +206,7 @@ def create_app() -> Flask:
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "REDIS_URL": os.environ["REDIS_URL"],
         "SECRET_KEY": os.environ["SECRET_KEY"],
+        "TOTP_ENCRYPTION_KEY": os.environ["TOTP_ENCRYPTION_KEY"],
         "ENV_NAME": os.environ["RELAIS_ENV"],
         "PUBLIC_BASE_URL": os.environ["PUBLIC_BASE_URL"],
     })
@@ -284,6 +298,7 @@ def run() -> int:
     INSTANCE.mkdir(exist_ok=True)
     os.environ.setdefault("RELAIS_ENV", "development")
     ensure_secret_key()
+    ensure_totp_key()
     port = int(os.environ.get("PORT", "5000"))
     check_port_free(port)
     url = f"http://127.0.0.1:{port}"

@@ -38,8 +38,17 @@ def run_worker(queue_names: list[str], *, with_cron: bool, burst: bool = False) 
         )
         cron.start()
     try:
+        # A job whose worker died (SIGKILL, OOM, lost machine) is found by the maintenance
+        # of any live worker once its heartbeat has lapsed (monitoring interval + RQ's fixed
+        # 60 s), then retried or failed (StartedJobRegistry.cleanup). An idle worker only
+        # checks whether maintenance is due when its blocking dequeue times out, after
+        # worker_ttl - 15 s. RQ's defaults (heartbeat 30 s, maintenance every 10 min, dequeue
+        # 405 s) meant about ten minutes; these bound it under two.
+        maintenance = app.config["RQ_MAINTENANCE_INTERVAL"]
         worker = Worker([jobs.queue(name) for name in queue_names],
-                        connection=jobs.redis_connection())
+                        connection=jobs.redis_connection(),
+                        job_monitoring_interval=app.config["RQ_JOB_MONITORING_INTERVAL"],
+                        maintenance_interval=maintenance, worker_ttl=maintenance + 15)
         worker.work(burst=burst, with_scheduler=True)
     finally:
         if cron is not None:

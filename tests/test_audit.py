@@ -59,16 +59,44 @@ def test_even_the_owner_cannot_rewrite_history(entry_id, owner_engine, statement
         conn.execute(text(statement))
 
 
-def test_purge_removes_only_entries_older_than_twelve_months(app_ctx):
-    db.session.add(AuditEntry(action="old", occurred_at=utcnow() - timedelta(days=370), details={}))
-    db.session.add(AuditEntry(action="recent", occurred_at=utcnow() - timedelta(days=300), details={}))
-    db.session.commit()
+def _backdated(owner_engine, action: str, days: int) -> None:
+    """An entry `days` old: only a superuser skipping the triggers can write one."""
+    with owner_engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("INSERT INTO audit_log (action, occurred_at)"
+                          " VALUES (:a, now() - make_interval(days => :d))"), {"a": action, "d": days})
+
+
+def test_purge_removes_only_entries_older_than_twelve_months(app_ctx, owner_engine):
+    _backdated(owner_engine, "old", 370)
+    _backdated(owner_engine, "recent", 300)
     removed = db.session.scalar(text("SELECT purge_audit_log()"))
     db.session.commit()
     assert removed == 1
     with db.engine.connect() as conn:
         conn.execute(text("SELECT set_config('app.relais_ids', '*', false)"))
         assert conn.scalars(text("SELECT action FROM audit_log")).all() == ["recent"]
+
+
+def test_the_database_stamps_id_and_time_whatever_the_app_sends(app_ctx, owner_engine):
+    """Someone holding the app role cannot backdate an entry nor pick its id."""
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_log (id, action, occurred_at) VALUES"
+                          " (424242, 'forged', '2020-01-01T00:00:00Z')"))
+    entry = audit.record("through_the_orm", details={})
+    entry.occurred_at = utcnow() - timedelta(days=400)
+    db.session.flush()
+    drawn = entry.id  # an unbound session may not read the entry back after commit
+    db.session.commit()
+    with owner_engine.connect() as conn:
+        rows = {r.action: r for r in conn.execute(text(
+            "SELECT id, action, occurred_at, now() - occurred_at < interval '1 minute' AS fresh"
+            " FROM audit_log"))}
+        last = conn.scalar(text("SELECT last_value FROM audit_log_id_seq"))
+    assert rows["forged"].id != 424242 and rows["forged"].id <= last
+    assert rows["forged"].fresh and rows["through_the_orm"].fresh
+    # The id the ORM drew from the sequence is the one stored.
+    assert rows["through_the_orm"].id == drawn
 
 
 def test_relais_users_read_only_their_relais_entries(app_ctx):

@@ -33,6 +33,7 @@ ROUTES = [
                                   "invite-role": "relais_worker"}),
     ("POST", "/relais/{a}/team/{ua}/active", {"active": "0"}),
     ("POST", "/relais/{a}/team/{ua}/role", {"member-{ua}-role": "relais_admin"}),
+    ("POST", "/relais/{a}/two-factor", {"required": "1"}),
     # A's member reached through B's own relais id.
     ("POST", "/relais/{b}/team/{ua}/active", {"active": "0"}),
     ("POST", "/relais/{b}/team/{ua}/role", {"member-{ua}-role": "relais_admin"}),
@@ -165,6 +166,7 @@ WORLD_ROUTES = [
     ("POST", "/rapports/evenements/{event}/supprimer", {}),
     ("GET", "/rapports/exports/{export}", None),
     ("GET", "/rapports/exports/{export}/fichier", None),
+    ("POST", "/rapports/exports/{export}/relancer", {}),
     ("GET", "/rapports/bilan?year=2026&relais_id={a}", None),
     ("POST", "/rapports/bilan/export", {"year": "2026", "format": "csv", "relais_id": "{a}"}),
 ]

@@ -53,7 +53,8 @@ def test_security_headers_on_every_response(client):
                                                   ("development", False), ("test", False)])
 def test_cookies_are_secure_outside_local_development(env_name, secure):
     settings = {key: getattr(Config, key) for key in dir(Config) if key.isupper()}
-    settings.update(ENV_NAME=env_name, SECRET_KEY="s", DATABASE_URL="postgresql://db/relais")
+    settings.update(ENV_NAME=env_name, SECRET_KEY="s", DATABASE_URL="postgresql://db/relais",
+                    TOTP_ENCRYPTION_KEY="k")
     Config.finalize(settings)
     assert settings["SESSION_COOKIE_SECURE"] is secure
     assert settings["REMEMBER_COOKIE_SECURE"] is secure

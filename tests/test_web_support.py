@@ -20,7 +20,7 @@ from relais_platform import jobs, mail
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.tenants.models import Relais
-from tests.factories import make_relais
+from tests.factories import make_relais, sign_in_cookie
 
 T = TypeVar("T")
 
@@ -60,10 +60,7 @@ def query(app: Flask, fn: Callable[[], T]) -> T:
 def login_as(app: Flask, user: Any) -> FlaskClient:
     """A client signed in as `user` (FlaskLoginClient alone fails 'strong' session protection)."""
     client = app.test_client()
-    with app.test_request_context(environ_base=client.environ_base):
-        identifier = app.login_manager._session_identifier_generator()
-    with client.session_transaction() as session:
-        session.update({"_user_id": user.get_id(), "_fresh": True, "_id": identifier})
+    sign_in_cookie(app, client, user.get_id())
     return client
 
 

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from relais_platform.accounts.models import Role
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
-from tests.factories import bearer, make_relais, make_training_module
+from tests.factories import bearer, make_relais, make_training_module, sign_in_cookie
 from tests.factories import make_user as _make_user
 
 CORE = ("M1", "M2", "M3")
@@ -78,8 +78,5 @@ def login_as(app: Flask, user_id: int) -> FlaskClient:
         session_id = db.session.get(User, user_id).get_id()
         db.session.remove()
     client = app.test_client()
-    with app.test_request_context(environ_base=client.environ_base):
-        identifier = app.login_manager._session_identifier_generator()
-    with client.session_transaction() as session:
-        session.update({"_user_id": session_id, "_fresh": True, "_id": identifier})
+    sign_in_cookie(app, client, session_id)
     return client

@@ -50,60 +50,74 @@ CREATE POLICY network_only ON coaching_notes
 
 # Seats are shared by every relais, but a relais user sees only its own enrolments. These
 # two functions are the only code that counts and moves seats across relais: they lock the
-# session row, run under the national scope (restored on exit by the SET clauses), and
-# keep the session's counters. Promotion happens in the transaction of the cancellation.
+# session row, run under the national scope, and keep the session's counters. Promotion
+# happens in the transaction of the cancellation.
+# The scope is switched with set_config() and put back before returning (an error aborts
+# the (sub)transaction, which reverts it anyway), not with `SET app.… = …` clauses: on
+# PostgreSQL 15+ only a superuser may attach a custom setting to a function, and the
+# migrations run as a non-superuser owner (issue 11). Migration 0011 replaces the versions
+# with SET clauses that databases migrated before then still hold.
 SEAT_FUNCTIONS = """
-CREATE FUNCTION training_seat_lock(p_session bigint)
+CREATE OR REPLACE FUNCTION training_seat_lock(p_session bigint)
 RETURNS TABLE (seat_capacity integer, seats_enrolled integer, seats_waitlisted integer)
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public SET app.relais_id = '' SET app.relais_ids = '*' AS $$
+SET search_path = public AS $$
+DECLARE
+  saved_relais_id text := coalesce(current_setting('app.relais_id', true), '');
+  saved_relais_ids text := coalesce(current_setting('app.relais_ids', true), '');
 BEGIN
+  PERFORM set_config('app.relais_id', '', true), set_config('app.relais_ids', '*', true);
   PERFORM 1 FROM training_sessions s WHERE s.id = p_session FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN;
+  IF FOUND THEN
+    RETURN QUERY
+      SELECT s.capacity,
+             (SELECT count(*)::integer FROM training_enrolments e
+               WHERE e.session_id = p_session AND e.status = 'enrolled'),
+             (SELECT count(*)::integer FROM training_enrolments e
+               WHERE e.session_id = p_session AND e.status = 'waitlisted')
+      FROM training_sessions s WHERE s.id = p_session;
   END IF;
-  RETURN QUERY
-    SELECT s.capacity,
-           (SELECT count(*)::integer FROM training_enrolments e
-             WHERE e.session_id = p_session AND e.status = 'enrolled'),
-           (SELECT count(*)::integer FROM training_enrolments e
-             WHERE e.session_id = p_session AND e.status = 'waitlisted')
-    FROM training_sessions s WHERE s.id = p_session;
+  PERFORM set_config('app.relais_id', saved_relais_id, true),
+          set_config('app.relais_ids', saved_relais_ids, true);
 END $$;
 
-CREATE FUNCTION training_seat_settle(p_session bigint)
+CREATE OR REPLACE FUNCTION training_seat_settle(p_session bigint)
 RETURNS TABLE (promoted_id bigint, promoted_relais_id bigint)
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public SET app.relais_id = '' SET app.relais_ids = '*' AS $$
+SET search_path = public AS $$
 DECLARE
   free integer;
+  saved_relais_id text := coalesce(current_setting('app.relais_id', true), '');
+  saved_relais_ids text := coalesce(current_setting('app.relais_ids', true), '');
 BEGIN
+  PERFORM set_config('app.relais_id', '', true), set_config('app.relais_ids', '*', true);
   SELECT s.capacity INTO free FROM training_sessions s WHERE s.id = p_session FOR UPDATE;
-  IF NOT FOUND THEN
-    RETURN;
+  IF FOUND THEN
+    free := free - (SELECT count(*) FROM training_enrolments e
+                     WHERE e.session_id = p_session AND e.status = 'enrolled');
+    IF free > 0 THEN
+      RETURN QUERY
+        UPDATE training_enrolments e
+           SET status = 'enrolled', waitlist_position = NULL, promoted_at = now()
+         WHERE e.id IN (SELECT w.id FROM training_enrolments w
+                         WHERE w.session_id = p_session AND w.status = 'waitlisted'
+                         ORDER BY w.waitlist_position, w.id LIMIT free)
+        RETURNING e.id, e.relais_id;
+    END IF;
+    UPDATE training_enrolments e SET waitlist_position = r.position
+      FROM (SELECT w.id, row_number() OVER (ORDER BY w.waitlist_position, w.id)::integer AS position
+              FROM training_enrolments w
+             WHERE w.session_id = p_session AND w.status = 'waitlisted') r
+     WHERE e.id = r.id AND e.waitlist_position <> r.position;
+    UPDATE training_sessions s
+       SET enrolled_count = (SELECT count(*) FROM training_enrolments e
+                              WHERE e.session_id = p_session AND e.status = 'enrolled'),
+           waitlisted_count = (SELECT count(*) FROM training_enrolments e
+                                WHERE e.session_id = p_session AND e.status = 'waitlisted')
+     WHERE s.id = p_session;
   END IF;
-  free := free - (SELECT count(*) FROM training_enrolments e
-                   WHERE e.session_id = p_session AND e.status = 'enrolled');
-  IF free > 0 THEN
-    RETURN QUERY
-      UPDATE training_enrolments e
-         SET status = 'enrolled', waitlist_position = NULL, promoted_at = now()
-       WHERE e.id IN (SELECT w.id FROM training_enrolments w
-                       WHERE w.session_id = p_session AND w.status = 'waitlisted'
-                       ORDER BY w.waitlist_position, w.id LIMIT free)
-      RETURNING e.id, e.relais_id;
-  END IF;
-  UPDATE training_enrolments e SET waitlist_position = r.position
-    FROM (SELECT w.id, row_number() OVER (ORDER BY w.waitlist_position, w.id)::integer AS position
-            FROM training_enrolments w
-           WHERE w.session_id = p_session AND w.status = 'waitlisted') r
-   WHERE e.id = r.id AND e.waitlist_position <> r.position;
-  UPDATE training_sessions s
-     SET enrolled_count = (SELECT count(*) FROM training_enrolments e
-                            WHERE e.session_id = p_session AND e.status = 'enrolled'),
-         waitlisted_count = (SELECT count(*) FROM training_enrolments e
-                              WHERE e.session_id = p_session AND e.status = 'waitlisted')
-   WHERE s.id = p_session;
+  PERFORM set_config('app.relais_id', saved_relais_id, true),
+          set_config('app.relais_ids', saved_relais_ids, true);
 END $$;
 """
 SEAT_FUNCTION_SIGNATURES = ("training_seat_lock(bigint)", "training_seat_settle(bigint)")

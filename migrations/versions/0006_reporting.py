@@ -38,20 +38,24 @@ CREATE POLICY tenant_isolation ON report_exports
 # the relais the caller's scope already allows (bound relais, or the audited network
 # scope), and reads the personal tables as the owner through the `bilan_aggregate`
 # policies below, which apply to the owner alone (never the app role) and only while
-# `app.personal_aggregate` is on — set by this function's SET clause, restored on exit.
+# `app.personal_aggregate` is on — set by this function with set_config() and switched off
+# before it returns (an error aborts the transaction, which reverts it too). Not a `SET`
+# clause: on PostgreSQL 15+ only a superuser may attach a custom setting to a function,
+# and the migrations run as a non-superuser owner (issue 11; 0011 replaces the old version).
 # Rows: (metric, year, label, value); label is a sku, category or programme where useful.
 BILAN_FUNCTION = """
 CREATE OR REPLACE FUNCTION bilan_personal_counts(p_relais_ids bigint[], p_first_year integer,
                                                  p_last_year integer, p_zone text)
 RETURNS TABLE (metric text, year integer, label text, value numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = public, pg_temp SET app.personal_aggregate = 'on' AS $$
+SET search_path = public, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
   v_ids bigint[];
   v_lo date := make_date(p_first_year, 1, 1);
   v_hi date := make_date(p_last_year + 1, 1, 1);
 BEGIN
+  PERFORM set_config('app.personal_aggregate', 'on', true);
   SELECT coalesce(array_agg(r.id), '{}') INTO v_ids FROM relais r
    WHERE (r.id = app_relais_id() OR app_network_allows(r.id))
      AND (p_relais_ids IS NULL OR r.id = ANY (p_relais_ids));
@@ -124,6 +128,7 @@ BEGIN
      WHERE e.relais_id IN (SELECT unnest(v_ids))
        AND e.completed_on >= v_lo AND e.completed_on < v_hi
      GROUP BY 2;
+  PERFORM set_config('app.personal_aggregate', '', true);
 END $$;
 """
 BILAN_SIGNATURE = "bilan_personal_counts(bigint[], integer, integer, text)"

@@ -12,9 +12,11 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from relais_platform.accounts import services as accounts
-from relais_platform.accounts.models import User
+from relais_platform.accounts.models import Role, User
 from relais_platform.accounts.schemas import (
     MeSchema,
+    NetworkSecuritySchema,
+    TeamSecuritySchema,
     TokenRequestSchema,
     TokenSchema,
     UserCreateSchema,
@@ -147,3 +149,45 @@ class TeamMember(MethodView):
         if "role" in data:
             accounts.change_role(actor, user, data["role"])
         return user
+
+
+@blp.route("/relais/<int:relais_id>/security")
+class TeamSecurity(MethodView):
+    @api_access()
+    @blp.response(200, TeamSecuritySchema)
+    @error_responses(blp, 401, 403, 404)
+    def get(self, relais_id: int) -> Relais:
+        """La politique de sécurité de l'équipe d'un relais (national, ou son administrateur)."""
+        return _team_relais(relais_id)
+
+    @api_access()
+    @blp.arguments(TeamSecuritySchema)
+    @blp.response(200, TeamSecuritySchema)
+    @error_responses(blp, 401, 403, 404, 422)
+    def patch(self, data: dict[str, Any], relais_id: int) -> Relais:
+        """Exiger (ou non) la double authentification de toute l'équipe."""
+        relais = _team_relais(relais_id)
+        accounts.require_team_two_factor(current_user._get_current_object(), relais,
+                                         data["require_two_factor"])
+        return relais
+
+
+@blp.route("/network/security")
+class NetworkSecurity(MethodView):
+    @api_access(Role.NATIONAL)
+    @blp.response(200, NetworkSecuritySchema)
+    @error_responses(blp, 401, 403)
+    def get(self):
+        """La politique de sécurité du réseau (national)."""
+        return accounts.network_policy()
+
+    @api_access(Role.NATIONAL)
+    @blp.arguments(NetworkSecuritySchema)
+    @blp.response(200, NetworkSecuritySchema)
+    @error_responses(blp, 401, 403, 422)
+    def patch(self, data: dict[str, Any]):
+        """Exiger (ou non) la double authentification de tous les comptes qui accèdent à des
+        données personnelles."""
+        accounts.require_network_two_factor(current_user._get_current_object(),
+                                            data["staff_two_factor_required"])
+        return accounts.network_policy()

@@ -6,13 +6,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
+
+# Key of the cookie session holding the browser-session id (see `BrowserSession`).
+BROWSER_SESSION = "sid"
 
 
 def init_login_manager(manager: LoginManager) -> None:
@@ -23,10 +26,15 @@ def init_login_manager(manager: LoginManager) -> None:
 
     @manager.user_loader
     def load_user(session_id: str) -> User | None:
-        # The id carries a version bumped on password change or deactivation.
+        # The id carries a version bumped on password change or deactivation, and the cookie
+        # a browser-session id that sign-out ends on the server.
+        from relais_platform.accounts.services import browser_session_is_open
+
         try:
             user_id, version = (int(part) for part in session_id.split(":"))
         except ValueError:
+            return None
+        if not browser_session_is_open(user_id, session.get(BROWSER_SESSION)):
             return None
         user = db.session.get(User, user_id)
         if user is None or user.session_version != version or not user.active:

@@ -1,4 +1,4 @@
-"""`flask --app wsgi users create|totp-code`."""
+"""`flask --app wsgi users create|totp-code|rotate-totp-key`."""
 
 from __future__ import annotations
 
@@ -61,3 +61,20 @@ def totp_code_command(email: str) -> None:
     if current_app.config["ENV_NAME"] == "production" or email not in DEMO_TOTP:
         raise click.ClickException("réservé aux comptes de démonstration, hors production")
     click.echo(current_totp(DEMO_TOTP[email]))
+
+
+@users_cli.command("rotate-totp-key")
+def rotate_totp_key_command() -> None:
+    """Re-encrypt every TOTP secret under the first key of TOTP_ENCRYPTION_KEY."""
+    from sqlalchemy import text
+
+    from relais_platform.crypto import rotate
+
+    rows = db.session.execute(text("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL"))
+    count = 0
+    for user_id, stored in rows.all():
+        db.session.execute(text("UPDATE users SET totp_secret = :s WHERE id = :i"),
+                           {"s": rotate(stored), "i": user_id})
+        count += 1
+    db.session.commit()
+    click.echo(f"{count} secret(s) re-encrypted")

@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from relais_platform.crypto import EncryptedText
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk
 
 
@@ -58,8 +59,12 @@ class User(UserMixin, CreatedAt, Model):
     )
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Encrypted in the database (see `crypto.EncryptedText`); plain base32 in Python.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText(255))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The 30-second time step of the last code accepted: no code is ever accepted twice,
+    # nor one older than it.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str | None] = mapped_column(String(5))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped on password change or deactivation: invalidates every open session.
@@ -116,6 +121,37 @@ class ApiToken(CreatedAt, Model):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user = relationship("User")
+
+
+class BrowserSession(CreatedAt, Model):
+    """A signed-in browser: the cookie carries a random id whose SHA-256 only is stored here.
+
+    Signing out (or a password change, for the other browsers) ends the row, so a copy of the
+    cookie taken before is refused afterwards even though its signature is still valid.
+    """
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NetworkSecurityPolicy(Model):
+    """Network-wide settings the national team sets (a single row, id 1)."""
+
+    __tablename__ = "network_security_policy"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Two-factor for every account that reaches personal data (relais staff).
+    staff_two_factor_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
 # E-mail addresses are unique whatever their case.

@@ -62,3 +62,19 @@ class UserCreateSchema(Schema):
 class UserUpdateSchema(Schema):
     active = fields.Boolean(metadata={"description": "false désactive le compte et révoque ses jetons"})
     role = fields.Enum(Role, by_value=True, metadata={"description": "relais_admin ou relais_worker"})
+
+
+class TeamSecuritySchema(Schema):
+    require_two_factor = fields.Boolean(
+        required=True,
+        metadata={"description": "Chaque membre de l'équipe doit activer la double "
+                                 "authentification (à sa prochaine connexion)"},
+    )
+
+
+class NetworkSecuritySchema(Schema):
+    staff_two_factor_required = fields.Boolean(
+        required=True,
+        metadata={"description": "Double authentification exigée de tous les comptes qui "
+                                 "accèdent à des données personnelles (équipes des relais)"},
+    )

@@ -7,6 +7,8 @@ refusal: it is committed here.
 
 from __future__ import annotations
 
+import hmac
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,12 +16,21 @@ import pyotp
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from relais_platform import mail
 from relais_platform.accounts import throttle
-from relais_platform.accounts.models import ApiToken, Role, TokenPurpose, User, UserToken
+from relais_platform.accounts.models import (
+    ApiToken,
+    BrowserSession,
+    NetworkSecurityPolicy,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
 from relais_platform.accounts.passwords import (
     hash_password,
     needs_rehash,
@@ -36,7 +47,7 @@ from relais_platform.domain import (
     ValidationFailed,
 )
 from relais_platform.extensions import db
-from relais_platform.orm import utcnow
+from relais_platform.orm import rows_affected, utcnow
 from relais_platform.tenants.models import Relais, RelaisStatus
 
 # Staff of a relais in these states cannot sign in.
@@ -119,16 +130,91 @@ def _refuse(email: str, user: User | None, reason: str) -> None:
 
 
 def needs_two_factor_enrolment(user: User) -> bool:
-    return user.role.requires_two_factor and not user.has_two_factor
+    return two_factor_required(user) and not user.has_two_factor
 
 
 # --- two-factor ----------------------------------------------------------------------
 
 
+def network_policy() -> NetworkSecurityPolicy:
+    """The network-wide security settings (one row, created on first use)."""
+    policy = db.session.get(NetworkSecurityPolicy, 1)
+    if policy is None:
+        policy = NetworkSecurityPolicy(id=1, staff_two_factor_required=False)
+        db.session.add(policy)
+        db.session.flush()
+    return policy
+
+
+def two_factor_required(user: User) -> bool:
+    """Always for national and coaches; for relais staff (who reach personal data) when their
+    relais or the national team requires it."""
+    if user.role.requires_two_factor:
+        return True
+    if not user.role.is_relais_role:
+        return False
+    if user.relais is not None and user.relais.require_two_factor:
+        return True
+    policy = db.session.get(NetworkSecurityPolicy, 1)
+    return policy is not None and policy.staff_two_factor_required
+
+
+def require_team_two_factor(actor: User, relais: Relais, required: bool) -> None:
+    """A relais admin (or national) requires two-factor of the whole team, or stops requiring it."""
+    if not can_manage_team(actor, relais.id):
+        raise Forbidden(_("Seuls le national et l'administrateur du relais gèrent son équipe."))
+    if relais.require_two_factor == required:
+        return
+    relais.require_two_factor = required
+    audit.record("team_two_factor_required" if required else "team_two_factor_optional",
+                 target=relais, relais_id=relais.id)
+
+
+def require_network_two_factor(actor: User, required: bool) -> None:
+    """National: two-factor for every account that reaches personal data (all relais staff)."""
+    if actor.role != Role.NATIONAL:
+        raise Forbidden(_("Réservé à l'équipe nationale."))
+    policy = network_policy()
+    if policy.staff_two_factor_required == required:
+        return
+    policy.staff_two_factor_required = required
+    policy.updated_by_id = actor.id
+    policy.updated_at = utcnow()
+    audit.record("network_two_factor_required" if required else "network_two_factor_optional",
+                 target_type="network_security_policy", target_id=1, relais_id=None)
+
+
+def _matching_step(user: User, code: str) -> int | None:
+    """The time step (±1, for clock drift) whose code is `code`, if any."""
+    totp = pyotp.TOTP(user.totp_secret or "")
+    now = int(time.time()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
 def verify_totp(user: User, code: str | None) -> bool:
+    """True for a right code never used before and newer than the last one accepted.
+
+    The step is claimed with one conditional UPDATE: of two requests racing with the same
+    code, the second waits for the first's row lock, then finds the step taken.
+    """
     if not user.totp_secret or not code:
         return False
-    return pyotp.TOTP(user.totp_secret).verify(code.replace(" ", ""), valid_window=1)
+    step = _matching_step(user, code.replace(" ", ""))
+    if step is None:
+        return False
+    claimed = rows_affected(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed:
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    return True
 
 
 def start_totp_enrolment(user: User) -> str:
@@ -155,8 +241,11 @@ def confirm_totp(user: User, code: str) -> None:
 def disable_totp(user: User) -> None:
     if user.role.requires_two_factor:
         raise Forbidden(_("La double authentification est obligatoire pour ce rôle."))
+    if two_factor_required(user):
+        raise Forbidden(_("La double authentification est obligatoire dans votre relais."))
     user.totp_secret = None
     user.totp_confirmed_at = None
+    user.totp_last_step = None
     audit.record("totp_disabled", target=user, relais_id=user.relais_id)
 
 
@@ -307,19 +396,27 @@ def reset_password(token: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
+    """Change the password; every other browser session and every API token ends with it
+    (`keep_session`: the browser session making the change, which continues)."""
     if not verify_password(user.password_hash, current):
         raise ValidationFailed.field("current_password", _("Mot de passe actuel incorrect."))
-    _set_password(user, new)
+    _set_password(user, new, keep_session=keep_session)
     audit.record("password_changed", target=user, relais_id=user.relais_id)
 
 
-def _set_password(user: User, password: str) -> None:
+def _set_password(user: User, password: str, *, keep_session: str | None = None) -> None:
     problems = password_problems(password or "", email=user.email, name=user.name)
     if problems:
         raise ValidationFailed({"password": problems})
     user.password_hash = hash_password(password)
     user.session_version += 1
+    # Whoever knew the old password may hold a session or a token: both die with it.
+    end_browser_sessions(user.id, keep=keep_session)
+    revoked = _revoke_api_tokens(user.id)
+    if revoked:
+        audit.record("api_tokens_revoked", target=user, relais_id=user.relais_id,
+                     details={"count": revoked, "reason": "password"})
     # Every other single-use link of this user dies with the change.
     for other in db.session.scalars(
         select(UserToken).where(UserToken.user_id == user.id, UserToken.used_at.is_(None))
@@ -344,10 +441,8 @@ def set_active(actor: User, user: User, active: bool) -> None:
     user.active = active
     user.session_version += 1
     if not active:
-        for token in db.session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        ):
-            token.revoked_at = utcnow()
+        end_browser_sessions(user.id)
+        _revoke_api_tokens(user.id)
     audit.record("user_activated" if active else "user_deactivated", target=user,
                  relais_id=user.relais_id)
 
@@ -408,6 +503,9 @@ def user_for_api_token(token: str) -> tuple[User, ApiToken] | None:
         return None
     if not row.user.active or _relais_closed(row.user):
         return None
+    # Two-factor became required since the token was issued: enrol first (web).
+    if needs_two_factor_enrolment(row.user):
+        return None
     row.last_used_at = utcnow()
     return row.user, row
 
@@ -415,3 +513,55 @@ def user_for_api_token(token: str) -> tuple[User, ApiToken] | None:
 def revoke_api_token(row: ApiToken) -> None:
     row.revoked_at = utcnow()
     audit.record("api_token_revoked", target=row.user, relais_id=row.user.relais_id)
+
+
+def _revoke_api_tokens(user_id: int) -> int:
+    """Revoke every live API token of a user; returns how many."""
+    now = utcnow()
+    tokens = list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+                               ApiToken.expires_at > now)
+    ))
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+# --- browser sessions ----------------------------------------------------------------
+
+
+def open_browser_session(user_id: int) -> str:
+    """Register a signed-in browser; the returned id goes in its (signed) cookie."""
+    token, token_hash = new_token()
+    db.session.add(BrowserSession(
+        user_id=user_id, token_hash=token_hash,
+        expires_at=utcnow() + current_app.config["PERMANENT_SESSION_LIFETIME"],
+    ))
+    return token
+
+
+def browser_session_is_open(user_id: int, token: str | None) -> bool:
+    if not token:
+        return False
+    row = db.session.scalar(select(BrowserSession).where(BrowserSession.token_hash == digest(token)))
+    return (row is not None and row.user_id == user_id and row.ended_at is None
+            and row.expires_at > utcnow())
+
+
+def end_browser_session(token: str | None) -> None:
+    """Sign-out: the cookie's id is refused from now on, whoever presents it."""
+    if token:
+        db.session.execute(
+            update(BrowserSession)
+            .where(BrowserSession.token_hash == digest(token), BrowserSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+
+
+def end_browser_sessions(user_id: int, *, keep: str | None = None) -> None:
+    """End every open browser session of a user, but `keep` (the caller's own)."""
+    stmt = update(BrowserSession).where(BrowserSession.user_id == user_id,
+                                        BrowserSession.ended_at.is_(None))
+    if keep:
+        stmt = stmt.where(BrowserSession.token_hash != digest(keep))
+    db.session.execute(stmt.values(ended_at=utcnow()))

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts import services
+from relais_platform.accounts.auth import BROWSER_SESSION
 from relais_platform.accounts.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -31,6 +32,7 @@ from relais_platform.accounts.forms import (
 from relais_platform.accounts.models import Role, TokenPurpose, User
 from relais_platform.domain import AuthenticationFailed, Throttled, ValidationFailed
 from relais_platform.extensions import db, limiter
+from relais_platform.security import safe_redirect_target
 from relais_platform.tenants import services as tenants
 from relais_platform.tenants import views as tenant_views
 from relais_platform.tenants.forms import FilterForm
@@ -79,18 +81,12 @@ def _must_accept_terms(user: User) -> bool:
     return user.role == Role.RELAIS_ADMIN and user.relais.terms_accepted_at is None
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only paths on this site: never an absolute or protocol-relative URL."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
 def _sign_in(user: User, next_url: str | None) -> Response:
     # A fresh session: nothing from before the sign-in (pending step, old token) survives.
     session.clear()
+    session[BROWSER_SESSION] = services.open_browser_session(user.id)
     login_user(user)
-    return redirect(_safe_next(next_url) or url_for("accounts.home"))
+    return redirect(safe_redirect_target(next_url) or url_for("accounts.home"))
 
 
 # --- sign-in -------------------------------------------------------------------------
@@ -101,7 +97,7 @@ def login() -> Page:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
-    next_url = _safe_next(request.args.get("next"))
+    next_url = safe_redirect_target(request.args.get("next"))
     status = 200
     if form.validate_on_submit():
         try:
@@ -171,6 +167,7 @@ def login_code() -> Page:
 
 @bp.post("/logout")
 def logout() -> Response:
+    services.end_browser_session(session.get(BROWSER_SESSION))
     logout_user()
     session.clear()
     flash(_("Vous êtes déconnecté."), "success")
@@ -236,7 +233,8 @@ def account() -> Page:
     status = 200
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data, form.password.data)
+            services.change_password(current_user, form.current_password.data, form.password.data,
+                                     keep_session=session.get(BROWSER_SESSION))
         except ValidationFailed as exc:
             add_errors(form, exc.errors, exc.message)
             status = 422
@@ -247,8 +245,40 @@ def account() -> Page:
             return redirect(url_for("accounts.account"))
     elif form.is_submitted():
         status = 422
-    return render_template("accounts/account.html", form=form, action_form=ActionForm(),
-                           title=_("Mon compte")), status
+    user = current_user._get_current_object()
+    return render_template(
+        "accounts/account.html", form=form, action_form=ActionForm(),
+        two_factor_required=services.two_factor_required(user),
+        team_relais=user.relais if user.role == Role.RELAIS_ADMIN else None,
+        network_policy=services.network_policy() if user.role == Role.NATIONAL else None,
+        title=_("Mon compte"),
+    ), status
+
+
+@bp.post("/relais/<int:relais_id>/two-factor")
+@login_required
+def team_two_factor(relais_id: int) -> Response:
+    """A relais admin (or national) requires two-factor of the whole team, or stops."""
+    relais = tenants.get_visible_relais(current_user, relais_id)  # another relais: 404
+    required = request.form.get("required") == "1"
+    services.require_team_two_factor(current_user, relais, required)
+    if required:
+        flash(_("La double authentification est exigée pour toute l'équipe."), "success")
+    else:
+        flash(_("La double authentification n'est plus exigée pour l'équipe."), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/network/two-factor")
+@login_required
+def network_two_factor() -> Response:
+    required = request.form.get("required") == "1"
+    services.require_network_two_factor(current_user, required)
+    if required:
+        flash(_("La double authentification est exigée dans tout le réseau."), "success")
+    else:
+        flash(_("La double authentification n'est plus exigée dans tout le réseau."), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/terms", methods=["GET", "POST"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Sequence, String, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Sequence, String, func
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,8 +16,13 @@ class AuditEntry(TenantScoped, Model):
 
     __tablename__ = "audit_log"
     # Writers may not be allowed to read back what they log (RLS on SELECT), so no
-    # INSERT ... RETURNING: the id comes from the sequence first.
-    __table_args__ = {"implicit_returning": False}
+    # INSERT ... RETURNING: the id comes from the sequence first. A trigger (0011) keeps
+    # that id only if this database session just drew it, and always stamps `occurred_at`
+    # with the database's time: whatever a client sends, both come from PostgreSQL.
+    __table_args__ = (
+        Index("ix_audit_log_target", "target_type", "target_id"),
+        {"implicit_returning": False},
+    )
     tenant_optional = True
 
     id: Mapped[int] = mapped_column(BigInteger, Sequence("audit_log_id_seq"), primary_key=True)

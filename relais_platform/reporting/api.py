@@ -122,7 +122,18 @@ class ExportItem(MethodView):
     @blp.response(200, ExportStatusSchema)
     def get(self, export_id: int):
         """Statut et progression d'un export (le sien uniquement) ; download_url une fois prêt."""
-        return _status(exports.get_export(current_user, export_id))
+        return _status(exports.settle_lost(exports.get_export(current_user, export_id)))
+
+
+@blp.route("/reports/exports/<int:export_id>/retry")
+class ExportRetry(MethodView):
+    @api_access()
+    @blp.response(202, ExportStatusSchema, headers={"Location": {"schema": {"type": "string"},
+                                                               "description": "Statut de l'export"}})
+    def post(self, export_id: int):
+        """Relancer un export en échec (`failed`) : 202, puis suivre Location ; 409 sinon."""
+        export = exports.restart_export(current_user, export_id)
+        return _status(export), {"Location": url_for("reporting_api.ExportItem", export_id=export.id)}
 
 
 @blp.route("/reports/exports/<int:export_id>/file")

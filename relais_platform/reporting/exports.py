@@ -5,12 +5,18 @@ address). The job mirrors its progress in `job.meta` and in the row (committed a
 so the page's progress bar moves), then stores the file in the row. Only the user who asked
 may read the status or download the file (anyone else: 404). Files are purged after
 `RETENTION` by a daily job. Like the page, an export holds aggregates only: no name.
+
+A worker killed mid-export loses nothing: the job is retried (twice) once a live worker's
+maintenance finds it abandoned, and `export_job_failed` keeps the row in step — waiting
+while a retry is due, `failed` once they are spent (or when the job vanished from Redis),
+never `running` forever. A failed export can be started again (`restart_export`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -19,6 +25,8 @@ from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq import Retry, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import delete, select
 
 from relais_platform import jobs
@@ -27,7 +35,7 @@ from relais_platform.audit import services as audit
 from relais_platform.audit.services import network_access
 from relais_platform.domain import Conflict, NotFound, ValidationFailed
 from relais_platform.extensions import db
-from relais_platform.orm import deleted_count, utcnow
+from relais_platform.orm import rows_affected, utcnow
 from relais_platform.reporting.bilan import CATEGORY_ORDER, annual_bilan, parse_year, resolve_scope
 from relais_platform.reporting.models import ExportStatus, ReportExport
 from relais_platform.reporting.presentation import CATEGORY_LABELS, charts_of
@@ -96,8 +104,41 @@ def request_export(actor: User, year_value: Any, fmt: Any, filters: dict[str, An
     db.session.flush()
     audit.record("bilan_export_requested", target=export,
                  details={"year": year, "format": fmt, "scope": scope.kind, **scope.filters})
-    jobs.enqueue_after_commit(build_export, export.id, relais_id=actor.relais_id, queue_name="reports",
-                              retry=Retry(max=2, interval=[10, 60]))
+    _enqueue(export)
+    return export
+
+
+def _enqueue(export: ReportExport) -> None:
+    """Queue the job after commit, its id known to the row from the start."""
+    export.job_id = f"bilan-export-{export.id}-{uuid.uuid4().hex[:12]}"
+    jobs.enqueue_after_commit(build_export, export.id, relais_id=export.relais_id, queue_name="reports",
+                              retry=Retry(max=2, interval=[5, 30]), job_id=export.job_id,
+                              on_failure=export_job_failed)
+
+
+def restart_export(actor: User, export_id: int) -> ReportExport:
+    """Start a failed export again (the requester only); 409 unless it failed."""
+    export = get_export(actor, export_id)
+    if export.status != ExportStatus.FAILED:
+        raise Conflict(_("Seul un export en échec peut être relancé."))
+    export.status, export.progress, export.error, export.finished_at = ExportStatus.QUEUED, 0, None, None
+    audit.record("bilan_export_restarted", target=export)
+    _enqueue(export)
+    return export
+
+
+def settle_lost(export: ReportExport) -> ReportExport:
+    """An export still waiting whose job Redis no longer knows (or has failed for good) has
+    failed: say so rather than wait forever."""
+    if export.status not in (ExportStatus.QUEUED, ExportStatus.RUNNING) or export.job_id is None:
+        return export
+    try:
+        status = Job.fetch(export.job_id, connection=jobs.redis_connection()).get_status()
+    except NoSuchJobError:
+        status = None
+    if status in (None, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        export.status, export.progress = ExportStatus.FAILED, 0
+        export.error = export.error or "JobLost"
     return export
 
 
@@ -144,7 +185,8 @@ def build_export(export_id: int) -> int:
         return 0
     actor = db.session.get_one(User, export.requested_by_id)
     job = get_current_job()
-    export.job_id = job.id if job is not None else None
+    if job is not None:
+        export.job_id = job.id
     export.error = None
     _progress(export, 5)
     try:
@@ -169,10 +211,28 @@ def build_export(export_id: int) -> int:
     return len(content)
 
 
+def export_job_failed(job: Job, connection: Any, exc_type: type, exc_value: BaseException,
+                      traceback: Any) -> None:
+    """RQ failure callback of `build_export`. Also run by the maintenance of another worker
+    when the one running the job died (AbandonedJobError): the job had no chance to say it."""
+    _path, relais_id, args, _kwargs = job.args
+    retrying = (job.retries_left or 0) > 0
+    jobs.run_job(jobs.func_path(record_failure), relais_id, (args[0], retrying, exc_type.__name__), {})
+
+
+def record_failure(export_id: int, retrying: bool, error: str) -> None:
+    """Waiting again while a retry is due, failed once they are spent (a finished one stays)."""
+    export = db.session.scalar(select(ReportExport).where(ReportExport.id == export_id))
+    if export is None or export.status == ExportStatus.FINISHED:
+        return
+    export.status = ExportStatus.QUEUED if retrying else ExportStatus.FAILED
+    export.progress, export.error = 0, error
+
+
 def purge_old_exports() -> int:
     """Daily: forget exports (and their files) older than RETENTION. Returns the count."""
     network_access(None, reason="purge of old bilan exports")
-    return deleted_count(delete(ReportExport).where(ReportExport.created_at < utcnow() - RETENTION))
+    return rows_affected(delete(ReportExport).where(ReportExport.created_at < utcnow() - RETENTION))
 
 
 # --- rendering --------------------------------------------------------------------------------

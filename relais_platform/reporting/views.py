@@ -195,10 +195,18 @@ def bilan_export() -> Page:
 @bp.route("/exports/<int:export_id>")
 @roles_required(*EVERYONE)
 def export_status(export_id: int) -> Page:
-    export = exports.get_export(current_user, export_id)
+    export = exports.settle_lost(exports.get_export(current_user, export_id))
     running = export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
     return render_template("reporting/export.html", title=_("Export du bilan %(year)d", year=export.year),
                            export=export, running=running)
+
+
+@bp.route("/exports/<int:export_id>/relancer", methods=["POST"])
+@roles_required(*EVERYONE)
+def export_restart(export_id: int) -> Page:
+    export = exports.restart_export(current_user, export_id)
+    flash(_("L'export est relancé."), "success")
+    return redirect(url_for("reporting.export_status", export_id=export.id))
 
 
 @bp.route("/exports/<int:export_id>/fichier")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -75,6 +75,8 @@ class Relais(CreatedAt, Model):
     terms_accepted_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", use_alter=True)
     )
+    # Set by the relais admin: every member must sign in with two-factor.
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     coach = relationship("User", foreign_keys=[coach_id], lazy="raise")
 
