@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "relais_platform"
-# The kernel: what every domain may import. `__init__` (the app factory), `domains`, `core` and
-# `demo` are the composition root: they know the domain list, so they are not kernel modules.
-KERNEL = {"config", "domain", "errors", "extensions", "health", "i18n", "jobs", "mail", "orm", "rls",
-          "security", "tenancy"}
+# The kernel: what every domain may import — every top-level module but the composition root
+# below, and these shared packages.
+KERNEL_PACKAGES = {"api", "tabular", "data"}
 # The user and relais directories: the tenancy layer filters them, so the kernel knows them.
 KERNEL_MODULES = {"relais_platform.accounts.models", "relais_platform.tenants.models",
                   "relais_platform.tenants.geography"}
@@ -99,7 +98,8 @@ def _domain_of(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) < 2 or module in ROOT_MODULES:
         return None
-    if parts[1] in KERNEL or module in KERNEL_MODULES:
+    top_level_module = (PACKAGE / f"{parts[1]}.py").is_file()
+    if top_level_module or parts[1] in KERNEL_PACKAGES or module in KERNEL_MODULES:
         return "kernel"
     if parts[1] == "stock" and len(parts) > 2 and (PACKAGE / "stock" / parts[2]).is_dir():
         return f"stock.{parts[2]}"
