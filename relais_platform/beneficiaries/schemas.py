@@ -163,7 +163,8 @@ class HoursArgs(StrictSchema):
 class HoursSchema(Schema):
     start = fields.Date()
     end = fields.Date()
-    hours = fields.Decimal(as_string=True)
+    # Sent as a string since the first release ("11.50"): the document says so.
+    hours = fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"})
 
 
 class ParcoursInputSchema(StrictSchema):

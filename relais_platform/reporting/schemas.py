@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
+from relais_platform.bounds import INT64_MAX
 from relais_platform.reporting.models import EventKind
 
 PAGINATION_HEADERS = {
@@ -53,7 +54,7 @@ class EventListArgs(PaginationArgs):
 class AnnualArgs(Schema):
     # Checked by the service (422 with a message naming the allowed range).
     year = fields.String(required=True)
-    relais_id = fields.Integer(validate=validate.Range(min=1))
+    relais_id = fields.Integer(validate=validate.Range(min=1, max=INT64_MAX))
     departement = fields.String(validate=validate.Length(max=3))
     region = fields.String(validate=validate.Length(max=60))
 

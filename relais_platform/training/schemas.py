@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from relais_platform.bounds import INT64_MAX
 from relais_platform.training.models import CoachingKind, ModuleFormat
 
 
@@ -231,7 +232,7 @@ class CoachingPortfolioArgs(Schema):
     q = fields.String(load_default=None)
     departement = fields.String(load_default=None)
     alert = fields.String(load_default=None)
-    coach_id = fields.Integer(load_default=None)
+    coach_id = fields.Integer(load_default=None, validate=validate.Range(max=INT64_MAX))
     sort = fields.String(load_default="name",
                          validate=validate.OneOf(["name", "milestones", "training", "activity", "alerts"]))
     descending = fields.Boolean(load_default=False)
