@@ -10,11 +10,13 @@ same limits to what never reaches a column (path ids, page numbers, ids inside J
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from marshmallow import ValidationError as MarshmallowValidationError
 from sqlalchemy import BigInteger, Date, DateTime, Integer, Numeric, SmallInteger, String, event, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
@@ -57,6 +59,17 @@ def in_window(value: date, window: tuple[int, int] = DEFAULT_WINDOW) -> bool:
 
 def window_message(window: tuple[int, int]) -> str:
     return _("Date hors limites (années %(start)d à %(end)d).", start=window[0], end=window[1])
+
+
+def years(window: tuple[int, int] = EVENT_WINDOW) -> Callable[[date], None]:
+    """Marshmallow validator: a date or datetime within `window` (input fields of the API)."""
+
+    def validate(value: date) -> None:
+        day = value.date() if isinstance(value, datetime) else value
+        if not in_window(day, window):
+            raise MarshmallowValidationError(window_message(window))
+
+    return validate
 
 
 def _problem(column: Any, value: Any) -> str | None:

@@ -22,6 +22,7 @@ from relais_platform.beneficiaries.models import (
     Situation,
     Theme,
 )
+from relais_platform.bounds import years
 
 PAGINATION_HEADERS = {
     "X-Pagination": {"description": 'JSON: {"total", "page", "per_page", "last_page"}',
@@ -106,7 +107,7 @@ class MergeSchema(StrictSchema):
 class DiagnosticInputSchema(StrictSchema):
     level = _choice(Level, required=True)
     needs = fields.List(_choice(Need), load_default=list)
-    assessed_on = fields.Date()
+    assessed_on = fields.Date(validate=years())
 
 
 class DiagnosticSchema(Schema):
@@ -130,7 +131,7 @@ class ProgressSchema(Schema):
 class AccompanimentInputSchema(StrictSchema):
     kind = _choice(SessionKind, required=True)
     theme = _choice(Theme, allow_none=True)
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=years())
     duration_minutes = fields.Integer(required=True, strict=True,
                                       validate=validate.Range(min=1, max=1440))
     beneficiary_ids = fields.List(fields.Integer(strict=True), load_default=list)

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
-from relais_platform.bounds import INT64_MAX
+from relais_platform.bounds import INT64_MAX, years
 from relais_platform.reporting.models import EventKind
 
 PAGINATION_HEADERS = {
@@ -23,7 +23,7 @@ class EventInputSchema(Schema):
 
     kind = fields.String(validate=validate.OneOf(KINDS, error=_l("Valeur non prévue.")))
     title = fields.String(validate=validate.Length(min=1, max=200))
-    date = fields.Date()
+    date = fields.Date(validate=years())
     participants = fields.Integer(strict=True, allow_none=True,
                                   validate=validate.Range(min=0, max=100_000))
     body = fields.String(allow_none=True, validate=validate.Length(max=200),
@@ -33,7 +33,7 @@ class EventInputSchema(Schema):
 class EventCreateSchema(EventInputSchema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS, error=_l("Valeur non prévue.")))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=years())
 
 
 class EventSchema(Schema):
