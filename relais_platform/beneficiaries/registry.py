@@ -60,6 +60,29 @@ def register_reference(column: InstrumentedAttribute) -> None:
     _merge_hooks.append(move)
 
 
+# (session, beneficiary ids) -> None: clears what other domains hold as free text about them.
+ErasureHook = Callable[[Any, list[int]], None]
+_erasure_hooks: list[ErasureHook] = []
+
+
+def register_free_text(reference: InstrumentedAttribute, *texts: InstrumentedAttribute) -> None:
+    """Declare free-text columns written about the person `reference` points to: anonymisation
+    empties them, wherever they are stored."""
+
+    def clear(session: Any, beneficiary_ids: list[int]) -> None:
+        session.execute(
+            update(reference.class_).where(reference.in_(beneficiary_ids))
+            .values({text.key: None for text in texts}),
+            execution_options={"synchronize_session": False},
+        )
+
+    _erasure_hooks.append(clear)
+
+
+def erasure_hooks() -> tuple[ErasureHook, ...]:
+    return tuple(_erasure_hooks)
+
+
 def register_merge_hook(hook: MergeHook) -> None:
     """For references a plain move would break (a unique key with the beneficiary in it)."""
     _merge_hooks.append(hook)

@@ -9,7 +9,6 @@ may read the status or download the file (anyone else: 404). Files are purged af
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from datetime import timedelta
@@ -30,6 +29,7 @@ from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.reporting.bilan import CATEGORY_ORDER, annual_bilan, parse_year, resolve_scope
 from relais_platform.reporting.models import ExportStatus, ReportExport
+from relais_platform.spreadsheets import csv_bytes, safe_cell
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -37,8 +37,6 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
 }
 RETENTION = timedelta(days=7)
-# Spreadsheets run cells starting with these as formulas (product names are free text).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 INDICATORS: tuple[tuple[str, Any], ...] = (
     ("beneficiaries", _l("Personnes accompagnées")),
@@ -182,12 +180,6 @@ def purge_old_exports() -> int:
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def _table(bilan: dict[str, Any]) -> Iterable[list[Any]]:
     year, previous = bilan["year"], bilan["previous_year"]["year"]
     yield [_("Bilan annuel"), bilan["scope_label"]]
@@ -197,15 +189,12 @@ def _table(bilan: dict[str, Any]) -> Iterable[list[Any]]:
     yield []
     yield [_("Produit (référence)"), str(year), str(previous)]
     for sku, current, before in product_rows(bilan):
-        yield [_cell(sku), current, before]
+        yield [sku, current, before]
 
 
 def render(bilan: dict[str, Any], fmt: str) -> bytes:
     if fmt == "csv":
-        buffer = io.StringIO()
-        csv.writer(buffer, delimiter=";").writerows(_table(bilan))
-        # The BOM lets spreadsheet software read the accents right.
-        return buffer.getvalue().encode("utf-8-sig")
+        return csv_bytes(_table(bilan))
     if fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -213,7 +202,7 @@ def render(bilan: dict[str, Any], fmt: str) -> bytes:
         sheet = book.active
         sheet.title = str(bilan["year"])
         for row in _table(bilan):
-            sheet.append([_cell(v) for v in row])
+            sheet.append([safe_cell(v) for v in row])
         sheet.column_dimensions["A"].width = 58
         buffer = io.BytesIO()
         book.save(buffer)

@@ -78,9 +78,11 @@ class Distribution(PersonalData, CreatedAt, Model):
 
 
 def _register_beneficiary_reference() -> None:
-    from relais_platform.beneficiaries.registry import register_reference
+    from relais_platform.beneficiaries.registry import register_free_text, register_reference
 
     register_reference(Distribution.beneficiary_id)
+    # What the relais' staff typed about the hand-over of this person's device.
+    register_free_text(Distribution.beneficiary_id, Distribution.cancel_reason, Distribution.warranty_note)
 
 
 _register_beneficiary_reference()

@@ -185,7 +185,7 @@ def cancel(distribution_id: int, reason: str | None) -> Distribution:
                                  .with_for_update().execution_options(populate_existing=True))
     ledger.move_relais(distribution.relais_id, distribution.product,
                        RelaisMovementKind.DISTRIBUTION_CANCELLED, distribution.quantity,
-                       reference_id=distribution.id, reason=reason)
+                       reference_id=distribution.id)
     if unit is not None:
         ledger.set_unit_status(unit, UnitStatus.AT_RELAIS, keep_relais=True,
                                note=f"distribution {distribution.id} cancelled")
@@ -221,7 +221,9 @@ def warranty_return(distribution_id: int, outcome: WarrantyOutcome | str, note: 
         raise Conflict(_("L'unité de la distribution n° %(id)d n'est plus chez le bénéficiaire.",
                          id=distribution.id))
     status = UnitStatus.RETURNED if outcome == WarrantyOutcome.RETURNED else UnitStatus.DEFECTIVE
-    ledger.set_unit_status(unit, status, keep_relais=True, note=note)
+    # The unit's history is read by national and never rewritten: a coded outcome, not the note.
+    ledger.set_unit_status(unit, status, keep_relais=True,
+                           note=f"distribution {distribution.id} warranty {outcome.value}")
     distribution.warranty_returned_at = utcnow()
     distribution.warranty_outcome = outcome
     distribution.warranty_note = note
