@@ -16,7 +16,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from relais_platform.bounds import INT64_MAX, is_storable_text
+from relais_platform.bounds import INT32_MAX, INT64_MAX, is_storable_text
 from relais_platform.domain import DomainError
 
 _DEFAULT_MESSAGES = {
@@ -108,9 +108,23 @@ def _bad_json_fields(value: Any, name: str = "") -> dict[str, str]:
     return found
 
 
+# Query and form parameters that carry a row id or a page number, whatever the page or form.
+_BOUNDED_PARAMETER = re.compile(r"(?:page|id|\w+_id)")
+
+
+def _beyond_bounds(key: str, value: str) -> bool:
+    """A page number beyond int4 or an id beyond bigint (the offset or the key overflows)."""
+    digits = value.strip().removeprefix("-").removeprefix("+")
+    if not (_BOUNDED_PARAMETER.fullmatch(key) and digits.isdigit()):
+        return False
+    limit = INT32_MAX if key == "page" else INT64_MAX
+    return len(digits) > 20 or int(digits) > limit
+
+
 def refuse_unstorable_input():
     """Refuse up front, naming the field, what PostgreSQL cannot take: NUL and lone surrogates
-    in text, integers beyond bigint in JSON; a JSON body nested absurdly deep is a 400."""
+    in text, integers beyond bigint in JSON, ids and page numbers beyond their range in a query
+    or a form; a JSON body nested absurdly deep is a 400."""
     if not is_storable_text(request.path):
         abort(404)  # no identifier can hold one, so nothing is there
     fields: dict[str, str] = {}
@@ -118,6 +132,8 @@ def refuse_unstorable_input():
         for key, values in source.lists():
             if not all(is_storable_text(v) for v in [key, *values]):
                 fields[key] = _l("Caractères non valides.")
+            elif any(_beyond_bounds(key, v) for v in values):
+                fields[key] = _l("Nombre hors limites.")
     if request.is_json:
         if json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
             abort(400)

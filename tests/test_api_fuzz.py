@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -33,7 +33,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 ROLES = {"national": "national", "coach": "coach_b", "relais_admin": "admin_a"}
 MIN_REQUESTS = 1_000
 EXAMPLES = {GenerationMode.POSITIVE: 7, GenerationMode.NEGATIVE: 5}
-STATEFUL_SCENARIOS = 15
+STATEFUL_SCENARIOS = 10
+STATEFUL_STEPS = 8
 # Operations that end the token the fuzzer signs in with: fuzzed last would be pointless.
 SIGN_OUT = {("DELETE", "/api/v1/auth/tokens/current")}
 
@@ -61,6 +62,34 @@ def _fuzz_operation(operation: Any, mode: GenerationMode, headers: dict[str, str
     return sent
 
 
+def _stateful(schema: Any, headers: dict[str, str], record: Callable[[str], None]) -> int:
+    """Scenarios chaining operations through the links schemathesis infers (an id created by a
+    POST reused by its GET, PATCH, DELETE…)."""
+    steps = 0
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
+                              **kwargs: Any) -> None:
+            nonlocal steps
+            steps += 1
+            try:
+                case.validate_response(response, checks=CHECKS, headers=headers)
+            except Exception as exc:
+                record(f"{case.operation.label} [stateful]: {str(exc)[:1500]}")
+
+    try:
+        run_state_machine_as_test(Machine, settings=settings(
+            max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None,
+            database=None, derandomize=True, phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck)))
+    except Exception as exc:
+        record(f"stateful: {str(exc)[:1500]}")
+    return steps
+
+
 @pytest.mark.parametrize("role", list(ROLES))
 def test_api_fuzz(app, role):
     with app.app_context():
@@ -74,11 +103,11 @@ def test_api_fuzz(app, role):
     for operation in operations:
         for mode in EXAMPLES:
             sent += _fuzz_operation(operation, mode, headers, failures.append)
+    stateful = _stateful(schema, headers, failures.append)
     distinct = sorted(set(failures))
     assert not distinct, f"{len(distinct)} failures as {role}:\n\n" + "\n\n".join(distinct)
     assert sent >= MIN_REQUESTS, sent
-    print(f"{role}: {sent} requests over {len(operations)} operations")
+    assert stateful > 0
+    print(f"{role}: {sent} requests over {len(operations)} operations, {stateful} stateful steps")
 
 
-def _unused(_: Any) -> Any:  # keeps st imported for the stateful phase below
-    return st

@@ -110,6 +110,21 @@ def test_every_id_route_answers_404_for_an_id_beyond_bigint(app, world):
     assert not failures, "\n".join(failures)
 
 
+def test_every_page_takes_any_page_number_and_refuses_ids_beyond_bigint(app, world):
+    """Every GET route without path arguments, web and API, as national and as a relais admin:
+    the largest page number is served (an empty page), one beyond is refused, never a 5xx."""
+    national, admin = browser(app, world.session_ids["national"]), browser(app, world.session_ids["admin_a"])
+    failures = []
+    rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and not rule.arguments]
+    for rule in rules:
+        for client in (national, admin):
+            served = client.get(rule.rule, query_string={"page": bounds.INT32_MAX})
+            refused = client.get(rule.rule, query_string={"page": 2**31, "relais_id": 2**64})
+            if served.status_code >= 500 or refused.status_code not in (400, 422):
+                failures.append(f"{rule.rule}: {served.status_code} {refused.status_code}")
+    assert not failures, "\n".join(failures)
+
+
 def test_path_ids_are_documented_as_bigint(client):
     spec = client.get("/api/v1/openapi.json").json
     parameter = spec["paths"]["/api/v1/orders/{order_id}"]["parameters"][0]
@@ -228,3 +243,24 @@ def test_a_database_connection_lost_mid_request_is_a_503_with_retry_after(app, w
     monkeypatch.undo()
     # The pool recovers: the next request is served.
     assert app.test_client().get("/api/v1/relais", headers=world.headers["national"]).status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path", "body", "expected"), [
+    ("GET", "/api/v1/stock?page=1234567890123456789", None, 422),
+    ("PATCH", "/api/v1/relais/{a}/next-steps/12345678901234567890123456", {"done": True}, 404),
+    ("POST", "/api/v1/stock/returns", {"sku": SKU, "serials": [""], "reason": "retour"}, 422),
+    ("POST", "/api/v1/training/sessions/{training_session}/cancel", {}, None),
+    ("GET", "/api/v1/accompaniments?page=9999999999999999999", None, 422),
+    ("GET", "/api/v1/relais/{a}/users?page=9999999999999999999", None, 422),
+    ("GET", "/api/v1/reports/exports/92233720368547758070", None, 404),
+    ("POST", "/api/v1/orders/92233720368547758070/invoice", {}, 404),
+    ("POST", "/api/v1/accompaniments", {"kind": "atelier_thematique", "date": "2026-01-15",
+                                        "duration_minutes": 60, "beneficiary_ids": [2**64, 2**63]}, 422),
+])
+@pytest.mark.parametrize("role", ["national", "admin_a", "coach_b"])
+def test_what_the_fuzzer_found_is_never_a_server_error(app, world, role, method, path, body, expected):
+    response = app.test_client().open(path.format(**vars(world)), method=method, json=body,
+                                      headers=world.headers[role])
+    assert response.status_code < 500
+    if expected and response.status_code not in (401, 403):
+        assert response.status_code == expected, response.json

@@ -20,7 +20,7 @@ from relais_platform.models import *  # noqa: F403 (every mapper registered)
 from relais_platform.spreadsheets import FORMULA_PREFIXES, csv_bytes
 from relais_platform.tenancy import PersonalData
 from tests.factories import make_distribution_world, make_user
-from tests.test_beneficiaries_privacy import login_as
+from tests.isolation_world import browser
 
 MARKER = "Mme Quastreaux pleurait"
 
@@ -63,19 +63,17 @@ def _hand_over_with_notes(client, world) -> tuple[dict, dict]:
 
 def test_staff_free_text_about_a_person_stays_in_the_relais_personal_tables(app, client, world,
                                                                               owner_engine):
-    phone, _recharge = _hand_over_with_notes(client, world)
-    assert _tables_holding(owner_engine, MARKER) <= _personal_tables()
+    _hand_over_with_notes(client, world)
+    # Kept with the hand-over, for its relais alone.
+    assert "distributions" in _tables_holding(owner_engine, MARKER) <= _personal_tables()
     # National reads the device's history: coded outcomes only.
     unit = client.get(f"/api/v1/units/{world.phones[0]}", headers=world.national)
     assert unit.status_code == 200 and MARKER not in unit.get_data(as_text=True)
     assert "defective" in unit.get_data(as_text=True)
     with app.app_context():
-        national = make_user("national")
-    page = login_as(app, national).get("/stock/units", query_string={"serial": world.phones[0]})
+        national = make_user("national").get_id()
+    page = browser(app, national).get("/stock/units", query_string={"serial": world.phones[0]})
     assert page.status_code == 200 and MARKER not in page.get_data(as_text=True)
-    # The relais itself still reads its note on the hand-over.
-    own = client.get(f"/api/v1/distributions/{phone['id']}", headers=world.admin)
-    assert MARKER in own.get_data(as_text=True)
 
 
 def test_erasure_clears_every_free_text_written_about_the_person(client, world, owner_engine):
@@ -87,16 +85,18 @@ def test_erasure_clears_every_free_text_written_about_the_person(client, world, 
     assert _tables_holding(owner_engine, "Quastreaux") == set()
 
 
-def _personal_responses(app, client, world) -> list[tuple[str, object]]:
+def _personal_responses(app, client, world, owner_engine) -> list[tuple[str, object]]:
     phone, _ = _hand_over_with_notes(client, world)
+    with owner_engine.begin() as conn:  # else its admin is sent to the terms page first
+        conn.execute(text("UPDATE relais SET terms_accepted_at = now() WHERE id = :r"), {"r": world.a})
     with app.app_context():
         from relais_platform.accounts.models import User
         from relais_platform.tenancy import TenantScope, tenant_session
 
         with tenant_session(db.session, TenantScope(relais_id=world.a)):
             admin = db.session.scalar(db.select(User).where(User.role == "relais_admin",
-                                                            User.relais_id == world.a))
-    browser = login_as(app, admin)
+                                                            User.relais_id == world.a)).get_id()
+    signed_in = browser(app, admin)
     person, dist = world.person_a, phone["id"]
     api = [f"/api/v1/beneficiaries/{person}", f"/api/v1/beneficiaries/{person}/export",
            f"/api/v1/beneficiaries/{person}/diagnostics", "/api/v1/beneficiaries?q=Quastreaux",
@@ -106,11 +106,11 @@ def _personal_responses(app, client, world) -> list[tuple[str, object]]:
            f"/beneficiaires/{person}/export.pdf", f"/distributions/{dist}/receipt",
            f"/distributions/{dist}/receipt.pdf"]
     return [(path, client.get(path, headers=world.admin)) for path in api] + \
-        [(path, browser.get(path)) for path in web]
+        [(path, signed_in.get(path)) for path in web]
 
 
-def test_every_response_carrying_personal_data_is_no_store(app, client, world):
-    responses = _personal_responses(app, client, world)
+def test_every_response_carrying_personal_data_is_no_store(app, client, world, owner_engine):
+    responses = _personal_responses(app, client, world, owner_engine)
     failures = [f"{path}: {response.status_code} {response.headers.get('Cache-Control')}"
                 for path, response in responses
                 if response.status_code != 200 or response.headers.get("Cache-Control") != "no-store"]
@@ -153,3 +153,34 @@ def test_a_relais_name_from_the_public_form_is_no_formula_in_the_national_bilan_
     cells = [cell for row in csv.reader(io.StringIO(body), delimiter=";") for cell in row]
     assert not [cell for cell in cells if cell.startswith(FORMULA_PREFIXES)]
     assert any(name in cell for cell in cells)
+
+
+def test_migration_0012_scrubs_the_free_text_earlier_releases_copied_into_the_ledgers(client, world,
+                                                                                      owner_engine):
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    phone, recharge = _hand_over_with_notes(client, world)
+    # What earlier releases wrote: the note in the unit history, the reason in the stock ledger.
+    with owner_engine.begin() as conn:
+        unit_id, note = conn.execute(text("SELECT unit_id, warranty_note FROM distributions WHERE id = :d"),
+                                     {"d": phone["id"]}).one()
+        conn.execute(text("INSERT INTO serial_unit_events (unit_id, to_status, relais_id, note)"
+                          " VALUES (:u, 'defective', :r, :n)"), {"u": unit_id, "r": world.a, "n": note})
+        conn.execute(text("INSERT INTO relais_stock_movements (product_id, kind, quantity_delta,"
+                          " reference_id, reason, relais_id)"
+                          " VALUES (:p, 'distribution_cancelled', 1, :d, :n, :r)"),
+                     {"p": world.recharge_id, "d": recharge["id"], "n": f"{MARKER} : legacy", "r": world.a})
+    assert {"serial_unit_events", "relais_stock_movements"} <= _tables_holding(owner_engine, MARKER)
+    spec = importlib.util.spec_from_file_location(
+        "m0012", ROOT / "migrations" / "versions" / "0012_input_limits.py")
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with owner_engine.begin() as conn:
+        conn.exec_driver_sql(migration.SCRUB)
+    assert _tables_holding(owner_engine, MARKER) == {"distributions"}
+    with owner_engine.begin() as conn:
+        notes = conn.scalars(text("SELECT note FROM serial_unit_events WHERE unit_id = :u AND to_status ="
+                                  " 'defective'"), {"u": unit_id}).all()
+    assert notes == [f"distribution {phone['id']} warranty defective"] * 2

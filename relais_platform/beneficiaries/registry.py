@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relais_platform.audit import services as audit
@@ -70,9 +70,11 @@ def register_free_text(reference: InstrumentedAttribute, *texts: InstrumentedAtt
     empties them, wherever they are stored."""
 
     def clear(session: Any, beneficiary_ids: list[int]) -> None:
+        # Emptied, not nulled: whether there was a text can be a rule of the row (a cancelled
+        # distribution has a reason).
         session.execute(
             update(reference.class_).where(reference.in_(beneficiary_ids))
-            .values({text.key: None for text in texts}),
+            .values({text.key: case((text.is_(None), None), else_=literal("")) for text in texts}),
             execution_options={"synchronize_session": False},
         )
 
