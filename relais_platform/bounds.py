@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Integer, Numeric, SmallIntege
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 from werkzeug.routing import IntegerConverter
+from wtforms.validators import StopValidation
 
 from relais_platform.domain import ValidationFailed
 
@@ -72,6 +73,17 @@ def years(window: tuple[int, int] = EVENT_WINDOW) -> Callable[[date], None]:
     return validate
 
 
+class InYears:
+    """WTForms validator: the web forms' twin of `years()`."""
+
+    def __init__(self, window: tuple[int, int] = EVENT_WINDOW) -> None:
+        self.window = window
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data is not None and not in_window(field.data, self.window):
+            raise StopValidation(window_message(self.window))
+
+
 def _problem(column: Any, value: Any) -> str | None:
     column_type = column.type
     if isinstance(value, str):
@@ -86,9 +98,10 @@ def _problem(column: Any, value: Any) -> str | None:
         if not -bound - 1 <= value <= bound:
             return _("Nombre hors limites.")
     elif isinstance(value, Decimal | float) and isinstance(column_type, Numeric):
+        number = Decimal(value)
         precision, scale = column_type.precision, column_type.scale or 0
-        if not Decimal(value).is_finite() or (
-            precision and abs(value) >= Decimal(10) ** (precision - scale)
+        if not number.is_finite() or (
+            precision is not None and abs(number) >= Decimal(10) ** (int(precision) - int(scale))
         ):
             return _("Nombre hors limites.")
     elif isinstance(value, date) and isinstance(column_type, Date | DateTime):

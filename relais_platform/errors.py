@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from flask import Flask, abort, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -121,7 +122,7 @@ def _beyond_bounds(key: str, value: str) -> bool:
     return len(digits) > 20 or int(digits) > limit
 
 
-def refuse_unstorable_input():
+def refuse_unstorable_input() -> ResponseReturnValue | None:
     """Refuse up front, naming the field, what PostgreSQL cannot take: NUL and lone surrogates
     in text, integers beyond bigint in JSON, ids and page numbers beyond their range in a query
     or a form; a JSON body nested absurdly deep is a 400."""
@@ -146,7 +147,7 @@ def refuse_unstorable_input():
     return render_template("errors/error.html", code=400, message=message), 400
 
 
-def domain_error_response(exc: DomainError):
+def domain_error_response(exc: DomainError) -> ResponseReturnValue:
     if wants_json():
         return json_error(exc.status, exc.message, exc.errors)
     return render_template("errors/error.html", code=exc.status, message=exc.message), exc.status
@@ -175,7 +176,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(DisconnectionError)
-    def handle_database_unavailable(exc: Exception):
+    def handle_database_unavailable(exc: Exception) -> ResponseReturnValue:
         # A connection dropped or refused: the request may succeed again in a moment.
         app.logger.warning("database unavailable: %s", exc)
         message = str(_DEFAULT_MESSAGES[503])

@@ -264,3 +264,19 @@ def test_what_the_fuzzer_found_is_never_a_server_error(app, world, role, method,
     assert response.status_code < 500
     if expected and response.status_code not in (401, 403):
         assert response.status_code == expected, response.json
+
+
+def test_web_forms_redisplay_out_of_range_dates_and_numbers(app, world):
+    admin = browser(app, world.session_ids["admin_a"])
+    with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)):
+        db.session.get(Relais, world.a).terms_accepted_at = db.func.now()
+        db.session.commit()
+    response = admin.post("/beneficiaires/accompagnement/nouvelle-seance", data={
+        "kind": "permanence", "theme": "", "date": "0001-01-01", "duration_minutes": "60",
+        "parcours_id": "", "beneficiary_ids": [str(world.person)], "anonymous_count": "0"})
+    assert response.status_code == 422
+    assert "Date hors limites (années 2000 à 2100)." in response.get_data(as_text=True)
+    # A hand-over dated year one moves no stock: refused before anything is written.
+    response = admin.post("/distributions/new", data={"sku": SKU, "price": "0", "date": "0001-01-01"})
+    assert response.status_code == 422
+    assert "Date hors limites (années 2000 à 2100)." in response.get_data(as_text=True)

@@ -26,6 +26,7 @@ from sqlalchemy import Select, select
 from relais_platform.audit import services as audit
 from relais_platform.audit.services import current_actor_id
 from relais_platform.beneficiaries import registry
+from relais_platform.bounds import EVENT_WINDOW, in_window, window_message
 from relais_platform.domain import Conflict, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
@@ -104,6 +105,8 @@ def _clean(data: Mapping[str, Any], today: date) -> dict[str, Any]:
     day = data.get("date") or today
     if not isinstance(day, date) or day > today:
         errors["date"] = [_("La date de remise ne peut pas être dans le futur.")]
+    elif not in_window(day, EVENT_WINDOW):
+        errors["date"] = [window_message(EVENT_WINDOW)]
     if not product.active:
         errors["sku"] = [_("%(sku)s n'est plus au catalogue.", sku=product.sku)]
     if errors:
