@@ -24,13 +24,16 @@ def create_app(overrides: dict[str, Any] | None = None, config_class: type = Con
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
+    from relais_platform import errors, security
+    from relais_platform.bounds import IdConverter
+
+    # Before any route is added: every `<int:…>` path segment is a bounded id.
+    app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     register_domains(app)
-    _register_unit_of_work(app)
-
-    from relais_platform import errors, security
-
+    # Headers first: its after_request runs last, on the response the commit may replace.
     security.init_app(app)
+    _register_unit_of_work(app)
     errors.init_app(app)
     return app
 
@@ -58,6 +61,8 @@ def _migrations_dir() -> Path:
 
 def _register_unit_of_work(app: Flask) -> None:
     """One commit point per request (as in Indico): commit on success, roll back otherwise."""
+    from relais_platform.domain import DomainError
+    from relais_platform.errors import domain_error_response
     from relais_platform.tenancy import bind_relais
 
     @app.before_request
@@ -69,7 +74,11 @@ def _register_unit_of_work(app: Flask) -> None:
     @app.after_request
     def commit_or_roll_back(response):
         if response.status_code < 400 and request.method != "OPTIONS":
-            db.session.commit()
+            try:
+                db.session.commit()
+            except DomainError as exc:  # a value no column can hold, found at the final flush
+                db.session.rollback()
+                return app.make_response(domain_error_response(exc))
         else:
             db.session.rollback()
         return response

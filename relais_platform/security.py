@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask
+from flask import Flask, request
 
 # ASCII control characters, which browsers strip or ignore inside a URL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -27,6 +27,15 @@ CSP = "; ".join(
 )
 
 
+# The app's own files (styles, scripts, the API docs' assets): the same for everyone.
+PUBLIC_ASSET_ENDPOINTS = frozenset({"static", "api_docs.asset"})
+
+
+def _is_public_asset() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint in PUBLIC_ASSET_ENDPOINTS or endpoint.endswith(".static")
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response):
@@ -38,8 +47,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.mimetype == "text/html":
-            headers.setdefault("Cache-Control", "no-store")
+        if not _is_public_asset():
+            # Personal data travels in pages, JSON, PDF and CSV alike, and social structures
+            # share PCs: nothing but the app's own assets may be kept by a browser or a proxy.
+            headers["Cache-Control"] = "no-store"
         return response
 
 

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 
 from relais_platform.accounts.models import Role
+from relais_platform.bounds import INT32_MAX
 from relais_platform.domain import DomainError
 from relais_platform.extensions import csrf, db
 
@@ -47,7 +48,8 @@ def api_access(*roles: Role) -> Callable:
 
 
 class PaginationArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded so that the offset it makes stays a bigint.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=INT32_MAX))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

@@ -30,6 +30,7 @@ from relais_platform.beneficiaries.models import (
     Situation,
     Theme,
 )
+from relais_platform.bounds import InYears
 
 # Keyed by enum, then value: several enums share values ("other", "employment"...).
 LABELS: dict[type[Enum], dict[Any, Any]] = {
@@ -174,13 +175,13 @@ class CreateBeneficiaryForm(BeneficiaryForm):
 class DiagnosticForm(FlaskForm):
     level = SelectField(_l("Niveau d'autonomie numérique"), choices=_choices(Level, blank=False))
     needs = CheckboxesField(_l("Besoins"), choices=_choices(Need, blank=False))
-    assessed_on = DateField(_l("Date du diagnostic"), [InputRequired(_l("Indiquez la date."))])
+    assessed_on = DateField(_l("Date du diagnostic"), [InputRequired(_l("Indiquez la date.")), InYears()])
 
 
 class SessionForm(FlaskForm):
     kind = SelectField(_l("Type de séance"), choices=_choices(SessionKind, blank=False))
     theme = SelectField(_l("Thème"), choices=_choices(Theme))
-    date = DateField(_l("Date"), [InputRequired(_l("Indiquez la date."))])
+    date = DateField(_l("Date"), [InputRequired(_l("Indiquez la date.")), InYears()])
     duration_minutes = IntegerField(_l("Durée (minutes)"), [InputRequired(_l("Indiquez la durée.")),
                                                             NumberRange(1, 1440)],
                                     render_kw={"inputmode": "numeric"})

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from relais_platform.bounds import EVENT_WINDOW
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk, utcnow
 from relais_platform.tenancy import PersonalData, TenantScoped
 
@@ -161,7 +162,7 @@ class Diagnostic(PersonalData, CreatedAt, Model):
     beneficiary_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("beneficiaries.id"), index=True)
     level: Mapped[Level] = enum_column(Level)
     needs: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default="{}")
-    assessed_on: Mapped[date] = mapped_column(Date)
+    assessed_on: Mapped[date] = mapped_column(Date, info={"window": EVENT_WINDOW})
     recorded_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
@@ -211,7 +212,7 @@ class AccompanimentSession(TenantScoped, CreatedAt, Model):
     id: Mapped[intpk]
     kind: Mapped[SessionKind] = enum_column(SessionKind)
     theme: Mapped[Theme | None] = enum_column(Theme, nullable=True)
-    held_on: Mapped[date] = mapped_column(Date)
+    held_on: Mapped[date] = mapped_column(Date, info={"window": EVENT_WINDOW})
     duration_minutes: Mapped[int] = mapped_column(Integer)
     anonymous_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     parcours_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("parcours.id"), index=True)

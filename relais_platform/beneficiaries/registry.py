@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relais_platform.audit import services as audit
@@ -58,6 +58,31 @@ def register_reference(column: InstrumentedAttribute) -> None:
         )
 
     _merge_hooks.append(move)
+
+
+# (session, beneficiary ids) -> None: clears what other domains hold as free text about them.
+ErasureHook = Callable[[Any, list[int]], None]
+_erasure_hooks: list[ErasureHook] = []
+
+
+def register_free_text(reference: InstrumentedAttribute, *texts: InstrumentedAttribute) -> None:
+    """Declare free-text columns written about the person `reference` points to: anonymisation
+    empties them, wherever they are stored."""
+
+    def clear(session: Any, beneficiary_ids: list[int]) -> None:
+        # Emptied, not nulled: whether there was a text can be a rule of the row (a cancelled
+        # distribution has a reason).
+        session.execute(
+            update(reference.class_).where(reference.in_(beneficiary_ids))
+            .values({text.key: case((text.is_(None), None), else_=literal("")) for text in texts}),
+            execution_options={"synchronize_session": False},
+        )
+
+    _erasure_hooks.append(clear)
+
+
+def erasure_hooks() -> tuple[ErasureHook, ...]:
+    return tuple(_erasure_hooks)
 
 
 def register_merge_hook(hook: MergeHook) -> None:

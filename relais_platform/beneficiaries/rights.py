@@ -53,6 +53,9 @@ def anonymise_where(*criteria: ColumnElement[bool], reason: str) -> list[int]:
         .returning(Beneficiary.id),
         execution_options={"synchronize_session": "fetch"},
     ))
+    if ids:
+        for clear in registry.erasure_hooks():
+            clear(db.session, ids)
     for beneficiary_id in ids:
         audit.record("beneficiary_anonymised", target_type="beneficiaries", target_id=beneficiary_id,
                      details={"reason": reason})

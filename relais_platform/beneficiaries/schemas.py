@@ -25,6 +25,7 @@ from relais_platform.beneficiaries.models import (
     Situation,
     Theme,
 )
+from relais_platform.bounds import years
 
 PAGINATION_HEADERS = {
     "X-Pagination": {"description": 'JSON: {"total", "page", "per_page", "last_page"}',
@@ -109,7 +110,7 @@ class MergeSchema(StrictSchema):
 class DiagnosticInputSchema(StrictSchema):
     level = _choice(Level, required=True)
     needs = fields.List(_choice(Need), load_default=list)
-    assessed_on = fields.Date()
+    assessed_on = fields.Date(validate=years())
 
 
 class DiagnosticSchema(Schema):
@@ -133,7 +134,7 @@ class ProgressSchema(Schema):
 class AccompanimentInputSchema(StrictSchema):
     kind = _choice(SessionKind, required=True)
     theme = _choice(Theme, allow_none=True)
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=years())
     duration_minutes = fields.Integer(required=True, strict=True,
                                       validate=validate.Range(min=1, max=1440))
     beneficiary_ids = fields.List(fields.Integer(strict=True), load_default=list)
@@ -166,7 +167,8 @@ class HoursArgs(StrictSchema):
 class HoursSchema(Schema):
     start = fields.Date()
     end = fields.Date()
-    hours = fields.Decimal(as_string=True)
+    # Sent as a string since the first release ("11.50"): the document says so.
+    hours = fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"})
 
 
 class ParcoursInputSchema(StrictSchema):

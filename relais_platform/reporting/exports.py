@@ -14,7 +14,6 @@ never `running` forever. A failed export can be started again (`restart_export`)
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections.abc import Iterable
@@ -39,6 +38,7 @@ from relais_platform.orm import rows_affected, utcnow
 from relais_platform.reporting.bilan import CATEGORY_ORDER, annual_bilan, parse_year, resolve_scope
 from relais_platform.reporting.models import ExportStatus, ReportExport
 from relais_platform.reporting.presentation import CATEGORY_LABELS, charts_of
+from relais_platform.spreadsheets import csv_bytes, safe_cell
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -46,8 +46,6 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
 }
 RETENTION = timedelta(days=7)
-# Spreadsheets run cells starting with these as formulas (product names are free text).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 INDICATORS: tuple[tuple[str, Any], ...] = (
     ("beneficiaries", _l("Personnes accompagnées")),
@@ -238,12 +236,6 @@ def purge_old_exports() -> int:
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def _table(bilan: dict[str, Any]) -> Iterable[list[Any]]:
     year, previous = bilan["year"], bilan["previous_year"]["year"]
     yield [_("Bilan annuel"), bilan["scope_label"]]
@@ -253,15 +245,12 @@ def _table(bilan: dict[str, Any]) -> Iterable[list[Any]]:
     yield []
     yield [_("Produit (référence)"), str(year), str(previous)]
     for sku, current, before in product_rows(bilan):
-        yield [_cell(sku), current, before]
+        yield [sku, current, before]
 
 
 def render(bilan: dict[str, Any], fmt: str) -> bytes:
     if fmt == "csv":
-        text = io.StringIO()
-        csv.writer(text, delimiter=";").writerows(_table(bilan))
-        # The BOM lets spreadsheet software read the accents right.
-        return text.getvalue().encode("utf-8-sig")
+        return csv_bytes(_table(bilan))
     if fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -269,7 +258,7 @@ def render(bilan: dict[str, Any], fmt: str) -> bytes:
         sheet = book.active
         sheet.title = str(bilan["year"])
         for row in _table(bilan):
-            sheet.append([_cell(v) for v in row])
+            sheet.append([safe_cell(v) for v in row])
         sheet.column_dimensions["A"].width = 58
         buffer = io.BytesIO()
         book.save(buffer)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
+from relais_platform.bounds import EVENT_WINDOW
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk
 from relais_platform.tenancy import TenantScoped
 
@@ -44,7 +45,7 @@ class ReportingEvent(TenantScoped, CreatedAt, Model):
     id: Mapped[intpk]
     kind: Mapped[EventKind] = enum_column(EventKind)
     title: Mapped[str] = mapped_column(String(200))
-    held_on: Mapped[date] = mapped_column(Date)
+    held_on: Mapped[date] = mapped_column(Date, info={"window": EVENT_WINDOW})
     participants: Mapped[int | None] = mapped_column(Integer)
     # Governance: the body or working group (e.g. "Comité départemental d'inclusion numérique").
     body: Mapped[str | None] = mapped_column(String(200))

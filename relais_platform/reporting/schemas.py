@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
+from relais_platform.bounds import INT64_MAX, years
 from relais_platform.reporting.models import EventKind
 
 PAGINATION_HEADERS = {
@@ -22,7 +23,7 @@ class EventInputSchema(Schema):
 
     kind = fields.String(validate=validate.OneOf(KINDS, error=_l("Valeur non prévue.")))
     title = fields.String(validate=validate.Length(min=1, max=200))
-    date = fields.Date()
+    date = fields.Date(validate=years())
     participants = fields.Integer(strict=True, allow_none=True,
                                   validate=validate.Range(min=0, max=100_000))
     body = fields.String(allow_none=True, validate=validate.Length(max=200),
@@ -32,7 +33,7 @@ class EventInputSchema(Schema):
 class EventCreateSchema(EventInputSchema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS, error=_l("Valeur non prévue.")))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=years())
 
 
 class EventSchema(Schema):
@@ -53,7 +54,7 @@ class EventListArgs(PaginationArgs):
 class AnnualArgs(Schema):
     # Checked by the service (422 with a message naming the allowed range).
     year = fields.String(required=True)
-    relais_id = fields.Integer(validate=validate.Range(min=1))
+    relais_id = fields.Integer(validate=validate.Range(min=1, max=INT64_MAX))
     departement = fields.String(validate=validate.Length(max=3))
     region = fields.String(validate=validate.Length(max=60))
 

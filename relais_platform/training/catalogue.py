@@ -83,7 +83,8 @@ def save_module(data: Mapping[str, Any]) -> TrainingModule:
     if not (data.get("title") or "").strip():
         errors["title"] = [_("Ce champ est obligatoire.")]
     try:
-        hours = Decimal(str(data.get("duration_hours")))
+        # Stored to a tenth of an hour: what rounds to zero is no duration.
+        hours = Decimal(str(data.get("duration_hours"))).quantize(Decimal("0.1"))
         if hours <= 0:
             raise InvalidOperation
     except (InvalidOperation, ValueError):

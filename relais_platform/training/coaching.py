@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from relais_platform.accounts.models import Role, User
 from relais_platform.audit import services as audit
+from relais_platform.bounds import EVENT_WINDOW, in_window, window_message
 from relais_platform.domain import Forbidden, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
@@ -59,10 +60,14 @@ def _parse_date(value: Any, key: str, errors: dict[str, list[str]]) -> date | No
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value))
+        parsed = date.fromisoformat(str(value))
     except ValueError:
         errors.setdefault(key, []).append(_("Date invalide (AAAA-MM-JJ)."))
         return None
+    if not in_window(parsed, EVENT_WINDOW):
+        errors.setdefault(key, []).append(window_message(EVENT_WINDOW))
+        return None
+    return parsed
 
 
 def create_coaching_session(actor: User, relais: Relais, data: Mapping[str, Any]) -> CoachingSession:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -20,6 +19,7 @@ from relais_platform.audit import services as audit
 from relais_platform.audit.services import network_access
 from relais_platform.domain import NotFound
 from relais_platform.extensions import db
+from relais_platform.spreadsheets import csv_bytes, safe_cell
 from relais_platform.tenants.models import Relais
 from relais_platform.training.models import (
     Enrolment,
@@ -34,8 +34,6 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-# Spreadsheets run cells starting with these as formulas: free text must not.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _records() -> tuple[list[str], Iterable[tuple]]:
@@ -112,9 +110,7 @@ def _cell(value: Any) -> Any:
         return float(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    return safe_cell(value)
 
 
 def export(kind: str, fmt: str) -> tuple[str, str, bytes]:
@@ -127,12 +123,7 @@ def export(kind: str, fmt: str) -> tuple[str, str, bytes]:
     audit.record("training_export", details={"kind": kind, "format": fmt, "rows": len(table)})
     name = f"formation-{kind}.{fmt}"
     if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, delimiter=";")
-        writer.writerow(header)
-        writer.writerows(table)
-        # The BOM lets spreadsheet software read the accents right.
-        return name, FORMATS[fmt], text.getvalue().encode("utf-8-sig")
+        return name, FORMATS[fmt], csv_bytes([header, *table])
     from openpyxl import Workbook
 
     book = Workbook()

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from relais_platform.bounds import INT32_MAX, InYears
 from relais_platform.tenants.forms import CheckboxesField
 from relais_platform.training.models import CoachingKind, ModuleFormat
 
@@ -49,7 +50,8 @@ class SessionForm(FlaskForm):
     module_code = SelectField(_l("Module"), validators=[DataRequired()])
     starts_at = DateTimeLocalField(_l("Début (heure de Paris)"), validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Fin (heure de Paris)"), validators=[DataRequired()])
-    capacity = IntegerField(_l("Nombre de places"), validators=[DataRequired(), NumberRange(min=1)])
+    capacity = IntegerField(_l("Nombre de places"),
+                            validators=[DataRequired(), NumberRange(min=1, max=INT32_MAX)])
     location = StringField(_l("Lieu"), validators=[Optional()])
     online_url = StringField(_l("Lien de connexion"), validators=[Optional()])
     trainer = StringField(_l("Formateur·rice"), validators=[Optional()])
@@ -60,7 +62,8 @@ class SessionForm(FlaskForm):
 class SessionEditForm(FlaskForm):
     starts_at = DateTimeLocalField(_l("Début (heure de Paris)"), validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Fin (heure de Paris)"), validators=[DataRequired()])
-    capacity = IntegerField(_l("Nombre de places"), validators=[DataRequired(), NumberRange(min=1)])
+    capacity = IntegerField(_l("Nombre de places"),
+                            validators=[DataRequired(), NumberRange(min=1, max=INT32_MAX)])
     location = StringField(_l("Lieu"), validators=[Optional()])
     online_url = StringField(_l("Lien de connexion"), validators=[Optional()])
     trainer = StringField(_l("Formateur·rice"), validators=[Optional()])
@@ -88,7 +91,7 @@ class CoachForm(FlaskForm):
 
 
 class CoachingSessionForm(FlaskForm):
-    date = DateField(_l("Date"), validators=[DataRequired()])
+    date = DateField(_l("Date"), validators=[DataRequired(), InYears()])
     kind = SelectField(_l("Type de rendez-vous"), choices=[
         SelectChoice(CoachingKind.VISIT.value, _l("Visite")),
         SelectChoice(CoachingKind.PHONE.value, _l("Téléphone")),
@@ -98,9 +101,9 @@ class CoachingSessionForm(FlaskForm):
     notes = TextAreaField(_l("Notes (coachs et équipe nationale uniquement)"), validators=[Optional()])
     step_text = StringField(_l("Prochaine étape"), validators=[Optional()])
     step_owner = StringField(_l("Responsable de l'étape"), validators=[Optional()])
-    step_due_date = DateField(_l("Échéance de l'étape"), validators=[Optional()])
+    step_due_date = DateField(_l("Échéance de l'étape"), validators=[Optional(), InYears()])
 
 
 class MilestoneForm(FlaskForm):
     title = StringField(_l("Jalon"), validators=[DataRequired()])
-    due_date = DateField(_l("Échéance"), validators=[Optional()])
+    due_date = DateField(_l("Échéance"), validators=[Optional(), InYears()])

@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from relais_platform.bounds import EVENT_WINDOW
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk, utcnow
 from relais_platform.tenancy import TenantScoped
 
@@ -78,8 +79,10 @@ class TrainingSession(CreatedAt, Model):
 
     id: Mapped[intpk]
     module_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("training_modules.id"), index=True)
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True,
+                                                info={"window": EVENT_WINDOW})
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                              info={"window": EVENT_WINDOW})
     location: Mapped[str | None] = mapped_column(String(300))
     online_url: Mapped[str | None] = mapped_column(String(500))
     trainer: Mapped[str | None] = mapped_column(String(200))
@@ -209,7 +212,7 @@ class CoachingSession(TenantScoped, CreatedAt, Model):
     __table_args__ = (Index("ix_coaching_sessions_relais_held", "relais_id", "held_on"),)
 
     id: Mapped[intpk]
-    held_on: Mapped[date] = mapped_column(Date)
+    held_on: Mapped[date] = mapped_column(Date, info={"window": EVENT_WINDOW})
     kind: Mapped[CoachingKind] = enum_column(CoachingKind)
     topics: Mapped[str | None] = mapped_column(Text)
     coach_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
@@ -241,7 +244,7 @@ class NextStep(TenantScoped, CreatedAt, Model):
     )
     text: Mapped[str] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(200))
-    due_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date, info={"window": EVENT_WINDOW})
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The coach's follow-up reminder went out (the daily job sends it once).
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -260,6 +263,6 @@ class CustomMilestone(TenantScoped, CreatedAt, Model):
 
     id: Mapped[intpk]
     title: Mapped[str] = mapped_column(String(200))
-    due_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date, info={"window": EVENT_WINDOW})
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from relais_platform.bounds import INT64_MAX, years
 from relais_platform.training.models import CoachingKind, ModuleFormat
 
 
@@ -20,8 +21,8 @@ class TrainingModuleSchema(Schema):
 
 class TrainingSessionInSchema(Schema):
     module_code = fields.String(load_default=None)
-    starts_at = fields.AwareDateTime(load_default=None)
-    ends_at = fields.AwareDateTime(load_default=None)
+    starts_at = fields.AwareDateTime(load_default=None, validate=years())
+    ends_at = fields.AwareDateTime(load_default=None, validate=years())
     capacity = fields.Integer(load_default=None, strict=True)
     location = fields.String(load_default=None, allow_none=True)
     online_url = fields.String(load_default=None, allow_none=True)
@@ -32,8 +33,8 @@ class TrainingSessionInSchema(Schema):
 class TrainingSessionPatchSchema(Schema):
     """Only the fields sent change."""
 
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
+    starts_at = fields.AwareDateTime(validate=years())
+    ends_at = fields.AwareDateTime(validate=years())
     capacity = fields.Integer(strict=True)
     location = fields.String(allow_none=True)
     online_url = fields.String(allow_none=True)
@@ -231,7 +232,7 @@ class CoachingPortfolioArgs(Schema):
     q = fields.String(load_default=None)
     departement = fields.String(load_default=None)
     alert = fields.String(load_default=None)
-    coach_id = fields.Integer(load_default=None)
+    coach_id = fields.Integer(load_default=None, validate=validate.Range(max=INT64_MAX))
     sort = fields.String(load_default="name",
                          validate=validate.OneOf(["name", "milestones", "training", "activity", "alerts"]))
     descending = fields.Boolean(load_default=False)

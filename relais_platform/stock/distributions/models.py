@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from relais_platform.bounds import EVENT_WINDOW
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.warehouse.models import SerialUnit
@@ -57,7 +58,7 @@ class Distribution(PersonalData, CreatedAt, Model):
     unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("serial_units.id"), index=True)
     price_cents: Mapped[int] = mapped_column(Integer)
     programme: Mapped[Programme] = enum_column(Programme, default=Programme.STANDARD)
-    distributed_on: Mapped[date] = mapped_column(Date)
+    distributed_on: Mapped[date] = mapped_column(Date, info={"window": EVENT_WINDOW})
     beneficiary_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("beneficiaries.id"),
                                                        index=True)
     warranty_ends_on: Mapped[date | None] = mapped_column(Date)
@@ -77,9 +78,11 @@ class Distribution(PersonalData, CreatedAt, Model):
 
 
 def _register_beneficiary_reference() -> None:
-    from relais_platform.beneficiaries.registry import register_reference
+    from relais_platform.beneficiaries.registry import register_free_text, register_reference
 
     register_reference(Distribution.beneficiary_id)
+    # What the relais' staff typed about the hand-over of this person's device.
+    register_free_text(Distribution.beneficiary_id, Distribution.cancel_reason, Distribution.warranty_note)
 
 
 _register_beneficiary_reference()

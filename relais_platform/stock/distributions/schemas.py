@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
+from relais_platform.bounds import INT64_MAX, years
 from relais_platform.stock.distributions.models import Programme, WarrantyOutcome
 from relais_platform.stock.distributions.receipts import LANGUAGES
 
@@ -21,7 +22,7 @@ class DistributionInSchema(Schema):
     programme = fields.String(validate=validate.OneOf([p.value for p in Programme]),
                               load_default=Programme.STANDARD.value)
     # Defaults to today; never in the future.
-    date = fields.Date(load_default=None)
+    date = fields.Date(load_default=None, validate=years())
 
 
 class DistributionOutSchema(Schema):
@@ -46,7 +47,7 @@ class DistributionOutSchema(Schema):
 class DistributionListArgs(PaginationArgs):
     sku = fields.String(validate=validate.Length(max=40))
     programme = fields.String(validate=validate.OneOf([p.value for p in Programme]))
-    beneficiary_id = fields.Integer()
+    beneficiary_id = fields.Integer(validate=validate.Range(max=INT64_MAX))
     date_from = fields.Date()
     date_to = fields.Date()
     cancelled = fields.Boolean()

@@ -26,6 +26,7 @@ from sqlalchemy import Select, select
 from relais_platform.audit import services as audit
 from relais_platform.audit.services import current_actor_id
 from relais_platform.beneficiaries import registry
+from relais_platform.bounds import EVENT_WINDOW, in_window, window_message
 from relais_platform.domain import Conflict, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
@@ -104,6 +105,8 @@ def _clean(data: Mapping[str, Any], today: date) -> dict[str, Any]:
     day = data.get("date") or today
     if not isinstance(day, date) or day > today:
         errors["date"] = [_("La date de remise ne peut pas être dans le futur.")]
+    elif not in_window(day, EVENT_WINDOW):
+        errors["date"] = [window_message(EVENT_WINDOW)]
     if not product.active:
         errors["sku"] = [_("%(sku)s n'est plus au catalogue.", sku=product.sku)]
     if errors:
@@ -185,7 +188,7 @@ def cancel(distribution_id: int, reason: str | None) -> Distribution:
                                  .with_for_update().execution_options(populate_existing=True))
     ledger.move_relais(distribution.relais_id, distribution.product,
                        RelaisMovementKind.DISTRIBUTION_CANCELLED, distribution.quantity,
-                       reference_id=distribution.id, reason=reason)
+                       reference_id=distribution.id)
     if unit is not None:
         ledger.set_unit_status(unit, UnitStatus.AT_RELAIS, keep_relais=True,
                                note=f"distribution {distribution.id} cancelled")
@@ -221,7 +224,9 @@ def warranty_return(distribution_id: int, outcome: WarrantyOutcome | str, note: 
         raise Conflict(_("L'unité de la distribution n° %(id)d n'est plus chez le bénéficiaire.",
                          id=distribution.id))
     status = UnitStatus.RETURNED if outcome == WarrantyOutcome.RETURNED else UnitStatus.DEFECTIVE
-    ledger.set_unit_status(unit, status, keep_relais=True, note=note)
+    # The unit's history is read by national and never rewritten: a coded outcome, not the note.
+    ledger.set_unit_status(unit, status, keep_relais=True,
+                           note=f"distribution {distribution.id} warranty {outcome.value}")
     distribution.warranty_returned_at = utcnow()
     distribution.warranty_outcome = outcome
     distribution.warranty_note = note

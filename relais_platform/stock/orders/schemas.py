@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
+from relais_platform.bounds import INT64_MAX
 from relais_platform.stock.orders.models import (
     OrderStatus,
     PaymentMethod,
@@ -87,7 +88,7 @@ class OrderReceiptSchema(Schema):
 
 class OrderListArgs(PaginationArgs):
     status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
-    relais_id = fields.Integer()
+    relais_id = fields.Integer(validate=validate.Range(max=INT64_MAX))
 
 
 class OrderLineOutSchema(Schema):

@@ -194,7 +194,9 @@ def lock_units(
     Every unknown, repeated, invalid or wrongly placed serial is named in one 422.
     """
     allowed = frozenset(allowed)
-    checked = check_serials(_serial_kind(product), entries)
+    if product.serial_kind is None:
+        raise ValidationFailed.field(field, _("Ce produit n'est pas suivi par numéro de série."))
+    checked = check_serials(SerialKind(product.serial_kind), entries)
     problems = list(checked.problems)
     units = {
         unit.serial: unit
