@@ -153,6 +153,14 @@ def merge(keep: Beneficiary, other: Beneficiary) -> Beneficiary:
         keep.no_phone = False
     keep.last_seen_at = max(keep.last_seen_at, other.last_seen_at)
     keep.consent_at = min(keep.consent_at, other.consent_at)
+    # One person, one connection period: the earliest start, the extension granted to either.
+    starts = [d for d in (keep.connection_started_on, other.connection_started_on) if d]
+    keep.connection_started_on = min(starts) if starts else None
+    if keep.connection_extension_months is None and other.connection_extension_months is not None:
+        keep.connection_extension_months = other.connection_extension_months
+        keep.connection_extension_reason = other.connection_extension_reason
+        keep.connection_extended_at = other.connection_extended_at
+        keep.connection_extended_by_id = other.connection_extended_by_id
     db.session.flush()
     for hook in registry.merge_hooks():
         hook(db.session, keep.id, other.id)
@@ -197,7 +205,8 @@ def _move_enrolments(session: Any, keep_id: int, merge_id: int) -> None:
     for parcours_id, held_on in session.execute(
         select(AccompanimentSession.parcours_id, AccompanimentSession.held_on)
         .join(Participation, Participation.session_id == AccompanimentSession.id)
-        .where(Participation.beneficiary_id == keep_id, AccompanimentSession.parcours_id.is_not(None))
+        .where(Participation.beneficiary_id == keep_id, AccompanimentSession.parcours_id.is_not(None),
+               AccompanimentSession.deleted_at.is_(None))
         .distinct(AccompanimentSession.parcours_id)
         .order_by(AccompanimentSession.parcours_id, AccompanimentSession.held_on.desc())
     ):

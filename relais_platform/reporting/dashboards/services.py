@@ -455,7 +455,7 @@ def by_departement(current_month: date) -> list[TerritoryRow]:
                    .group_by(m.relais_id).subquery())
     sessions = (select(s.relais_id, func.count(s.id).label("sessions"),
                        func.sum(s.duration_minutes).label("minutes"))
-                .where(s.held_on >= since).group_by(s.relais_id).subquery())
+                .where(s.deleted_at.is_(None), s.held_on >= since).group_by(s.relais_id).subquery())
     rows = db.session.execute(
         select(Relais.departement,
                func.count(Relais.id).filter(Relais.status == RelaisStatus.ACTIVE),
@@ -563,14 +563,14 @@ def monthly_activity(months: list[date]) -> list[MonthActivity]:
     sessions = {row[0]: row[1:] for row in db.session.execute(
         select(_date_month(s.held_on), func.count(s.id), func.sum(s.duration_minutes),
                func.sum(s.anonymous_count))
-        .where(s.held_on >= start, s.held_on < end)
+        .where(s.deleted_at.is_(None), s.held_on >= start, s.held_on < end)
         .group_by(_date_month(s.held_on)))}
     served = union_all(
         select(_date_month(d.distributed_on).label("month"), d.beneficiary_id.label("who"))
         .where(live, d.beneficiary_id.is_not(None), d.distributed_on >= start, d.distributed_on < end),
         select(_date_month(s.held_on).label("month"), p.beneficiary_id.label("who"))
         .join(s, s.id == p.session_id)
-        .where(s.held_on >= start, s.held_on < end),
+        .where(s.deleted_at.is_(None), s.held_on >= start, s.held_on < end),
     ).subquery()
     named = dict(db.session.execute(
         select(served.c.month, func.count(distinct(served.c.who))).group_by(served.c.month)).all())
@@ -655,7 +655,8 @@ def portfolio_activity(relais_ids: list[int], current_month: date) -> dict[int, 
                    .group_by(m.relais_id).subquery())
     sessions = (select(s.relais_id, func.count(s.id).label("sessions"),
                        func.sum(s.duration_minutes).label("minutes"))
-                .where(s.held_on >= start, s.held_on < end).group_by(s.relais_id).subquery())
+                .where(s.deleted_at.is_(None), s.held_on >= start, s.held_on < end)
+                .group_by(s.relais_id).subquery())
     rows = db.session.execute(
         select(Relais.id, func.coalesce(distributed.c.units, 0), func.coalesce(sessions.c.sessions, 0),
                func.coalesce(sessions.c.minutes, 0), func.coalesce(stock.c.units, 0))
@@ -673,7 +674,7 @@ def sessions_by_month(months: list[date], relais_ids: list[int]) -> list[int]:
     month = _date_month(s.held_on)
     counts = dict(db.session.execute(
         select(month, func.count(s.id))
-        .where(s.relais_id.in_(relais_ids), s.held_on >= months[0],
+        .where(s.relais_id.in_(relais_ids), s.deleted_at.is_(None), s.held_on >= months[0],
                s.held_on < months[-1] + relativedelta(months=1))
         .group_by(month)).all())
     return [counts.get(month_value, 0) for month_value in months]
