@@ -89,7 +89,8 @@ def export_data(beneficiary: Beneficiary) -> dict[str, Any]:
         ],
         "sessions": [
             {"date": s.held_on.isoformat(), "kind": s.kind.value,
-             "theme": s.theme.value if s.theme else None, "duration_minutes": s.duration_minutes}
+             "theme": s.theme, "duration_minutes": s.duration_minutes,
+             "deleted": s.deleted_at is not None}
             for s in sessions
         ],
         "parcours": [
