@@ -140,7 +140,8 @@ def test_connection_period_ends_after_twelve_months_and_extends_once(app, client
                                     422)["errors"]
     extended = client.post(url, headers=world.admin, json={"months": 6, "reason": "Recherche d'emploi"})
     assert extended.status_code == 200
-    assert extended.json["connection_until"] == (start + relativedelta(months=18) - timedelta(days=1)).isoformat()
+    extended_until = start + relativedelta(months=18) - timedelta(days=1)
+    assert extended.json["connection_until"] == extended_until.isoformat()
     assert _handover(client, world, [{"sku": "REC-D", "price_cents": 0}]).status_code == 201
     assert_error(client.post(url, headers=world.admin, json={"months": 3, "reason": "encore"}), 409)
     with owner_engine.connect() as conn:
@@ -246,7 +247,8 @@ def test_three_line_handover_costs_a_bounded_number_of_statements(app, client, w
         return len(statements)
 
     one = run([{"sku": "REC-D", "price_cents": 0}])
-    three = run([{"sku": "REC-D", "price_cents": 0}, {"sku": "SIM-D", "serial": world.sims[0], "price_cents": 0},
+    three = run([{"sku": "REC-D", "price_cents": 0},
+                 {"sku": "SIM-D", "serial": world.sims[0], "price_cents": 0},
                  {"sku": "PHONE-D", "serial": world.phones[0], "price_cents": 0}])
     # A fixed cost, then a few statements per line (its product, lock, row, movement, audit).
     assert three <= 60, statements
