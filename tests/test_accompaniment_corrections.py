@@ -77,7 +77,8 @@ def test_delete_keeps_the_row_for_the_audit_and_counts_it_nowhere(client, relais
     url = f"/api/v1/accompaniments/{gone['id']}"
     assert "reason" in assert_error(client.delete(url, headers=relais["worker"], json={}), 422)["errors"]
     assert_error(client.delete(url, headers=relais["other"], json={"reason": "x"}), 404)
-    assert client.delete(url, headers=relais["worker"], json={"reason": "Saisie en double"}).status_code == 204
+    deleted = client.delete(url, headers=relais["worker"], json={"reason": "Saisie en double"})
+    assert deleted.status_code == 204
     listed = client.get("/api/v1/accompaniments", headers=relais["worker"]).json
     assert [s["id"] for s in listed] == [kept["id"]]
     assert float(_hours(client, relais)) == float(before_hours) - 1 * 5
@@ -142,7 +143,8 @@ def test_referrers_per_relais_and_counted_by_kind(client, relais):
     assert made.status_code == 201 and made.json["kind"] == "pole_emploi"
     assert_error(client.post("/api/v1/referrers", headers=relais["worker"],
                              json={"name": "France Travail Mérignac", "kind": "caf"}), 409)
-    ccas = client.post("/api/v1/referrers", headers=relais["worker"], json={"name": "CCAS", "kind": "ccas"}).json
+    ccas = client.post("/api/v1/referrers", headers=relais["worker"],
+                       json={"name": "CCAS", "kind": "ccas"}).json
     assert [r["name"] for r in client.get("/api/v1/referrers", headers=relais["worker"]).json] == [
         "CCAS", "France Travail Mérignac"]
     assert client.get("/api/v1/referrers", headers=relais["other"]).json == []
@@ -155,12 +157,14 @@ def test_referrers_per_relais_and_counted_by_kind(client, relais):
         client.patch(f"/api/v1/beneficiaries/{other_person}", headers=relais["worker"],
                      json={"referrer_id": ccas["id"]})
     # Another relais' structure reads like a missing one.
-    other_ref = client.post("/api/v1/referrers", headers=relais["other"], json={"name": "X", "kind": "caf"}).json
+    other_ref = client.post("/api/v1/referrers", headers=relais["other"],
+                            json={"name": "X", "kind": "caf"}).json
     foreign = client.patch(f"/api/v1/beneficiaries/{person}", headers=relais["worker"],
                            json={"referrer_id": other_ref["id"]})
     missing = client.patch(f"/api/v1/beneficiaries/{person}", headers=relais["worker"],
                            json={"referrer_id": 987_654})
-    assert foreign.status_code == missing.status_code == 422 and foreign.json["errors"] == missing.json["errors"]
+    assert foreign.status_code == missing.status_code == 422
+    assert foreign.json["errors"] == missing.json["errors"]
     bilan = client.get(f"/api/v1/reports/annual?year={YEAR}", headers=relais["admin"]).json
     assert bilan["referrers"] == 2
     assert bilan["new_beneficiaries_by_referrer_kind"] == {"pole_emploi": 1, "ccas": 2}
@@ -182,7 +186,8 @@ def test_deleted_sessions_leave_the_parcours_count(client, relais):
     person = relais["people"][0]
     progress = client.get(f"/api/v1/beneficiaries/{person}/parcours", headers=relais["worker"]).json
     assert progress[0]["attended"] == 2
-    client.delete(f"/api/v1/accompaniments/{first['id']}", headers=relais["worker"], json={"reason": "erreur"})
+    client.delete(f"/api/v1/accompaniments/{first['id']}", headers=relais["worker"],
+                  json={"reason": "erreur"})
     progress = client.get(f"/api/v1/beneficiaries/{person}/parcours", headers=relais["worker"]).json
     assert progress[0]["attended"] == 1
 
