@@ -19,8 +19,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from relais_platform.beneficiaries import themes
+from relais_platform.beneficiaries import referrers, themes
 from relais_platform.beneficiaries.models import (
+    REFERRER_KINDS,
     Banked,
     Housing,
     Language,
@@ -197,3 +198,31 @@ class ParcoursForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     merge_id = IntegerField(_l("Numéro de la fiche en double"), [InputRequired(), NumberRange(1)])
+
+
+class ExtensionForm(FlaskForm):
+    months = IntegerField(_l("Prolongation (mois)"), [InputRequired(_l("Indiquez le nombre de mois.")),
+                                                       NumberRange(1, 12)],
+                          default=6, render_kw={"inputmode": "numeric"})
+    reason = TextAreaField(_l("Raison"), [InputRequired(_l("Indiquez la raison."))],
+                           render_kw={"rows": 2, "maxlength": 2000})
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Raison de la suppression"), [InputRequired(_l("Indiquez la raison."))],
+                           render_kw={"rows": 2, "maxlength": 2000})
+
+
+class ReferrerForm(FlaskForm):
+    name = StringField(_l("Nom de la structure"), [InputRequired(_l("Indiquez un nom."))],
+                       render_kw={"maxlength": 200})
+    kind = SelectField(_l("Type de structure"),
+                       choices=[(k, referrers.KIND_LABELS[k]) for k in REFERRER_KINDS])
+
+
+class ThemeForm(FlaskForm):
+    code = StringField(_l("Code (lettres minuscules, chiffres, « _ »)"),
+                       [InputRequired(_l("Indiquez un code."))],
+                       render_kw={"maxlength": 32, "autocomplete": "off"})
+    label = StringField(_l("Libellé"), [InputRequired(_l("Indiquez un libellé."))],
+                        render_kw={"maxlength": 120})

@@ -30,6 +30,10 @@ def kind_label(kind: str) -> str:
     return str(KIND_LABELS.get(kind, kind))
 
 
+def get(referrer_id: int) -> Referrer | None:
+    return db.session.get(Referrer, referrer_id)
+
+
 def all_referrers() -> list[Referrer]:
     return list(db.session.scalars(select(Referrer).order_by(Referrer.name, Referrer.id)))
 
