@@ -104,22 +104,24 @@ def test_a_session_corrected_duplicated_and_deleted(app, world, owner_engine):
                                 "duration_minutes": "90", "beneficiary_ids": str(world.person_a),
                                 "parcours_id": "", "anonymous_count": "0"})
     assert ok.status_code == 302
-    copy = client.post(f"/beneficiaires/accompagnement/{world.session}/dupliquer", data={"date": "2026-01-22"})
+    base = f"/beneficiaires/accompagnement/{world.session}"
+    copy = client.post(f"{base}/dupliquer", data={"date": "2026-01-22"})
     assert copy.status_code == 302
-    missing_reason = client.post(f"/beneficiaires/accompagnement/{world.session}/supprimer", data={"reason": ""})
+    missing_reason = client.post(f"{base}/supprimer", data={"reason": ""})
     assert missing_reason.status_code == 422 and "Indiquez la raison" in _html(missing_reason)
-    deleted = client.post(f"/beneficiaires/accompagnement/{world.session}/supprimer", data={"reason": "doublon"})
+    deleted = client.post(f"{base}/supprimer", data={"reason": "doublon"})
     assert deleted.status_code == 302
     with owner_engine.connect() as conn:
-        rows = conn.execute(text("SELECT duration_minutes, theme, deleted_at IS NOT NULL FROM accompaniment_sessions"
-                                 " ORDER BY id")).all()
+        rows = conn.execute(text("SELECT duration_minutes, theme, deleted_at IS NOT NULL"
+                                 " FROM accompaniment_sessions ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [(90, "parenting", True), (90, "parenting", False)]
 
 
 def test_referrers_page_and_a_person_carrying_one(app, world):
     client = _browser(app, world, "worker")
     assert client.post("/beneficiaires/structures", data={"name": "", "kind": "caf"}).status_code == 422
-    assert client.post("/beneficiaires/structures", data={"name": "CAF Gironde", "kind": "caf"}).status_code == 302
+    added = client.post("/beneficiaires/structures", data={"name": "CAF Gironde", "kind": "caf"})
+    assert added.status_code == 302
     page = _html(client.get("/beneficiaires/structures"))
     assert "CAF Gironde" in page
     form = _html(client.get(f"/beneficiaires/{world.person_a}/modifier"))
@@ -132,6 +134,7 @@ def test_national_manages_themes(app, world):
     assert page.status_code == 200 and "Parentalité" in _html(page)
     bad = client.post("/beneficiaires/themes", data={"code": "Pas Bon", "label": "x"})
     assert bad.status_code == 422 and "Pas Bon" in _html(bad)
-    assert client.post("/beneficiaires/themes", data={"code": "mobilite", "label": "Mobilité"}).status_code == 302
+    added = client.post("/beneficiaires/themes", data={"code": "mobilite", "label": "Mobilité"})
+    assert added.status_code == 302
     assert "Mobilité" in _html(client.get("/beneficiaires/themes"))
     assert _browser(app, world, "worker").get("/beneficiaires/themes").status_code == 403
