@@ -197,7 +197,7 @@ def _checked(data: Mapping[str, Any], *, keep_theme: str | None = None) -> dict[
     if parcours_id is not None and db.session.get(Parcours, parcours_id) is None:
         errors["parcours_id"] = [_("Parcours introuvable.")]
     try:
-        kind = SessionKind(data.get("kind"))
+        kind = SessionKind(str(data.get("kind")))
     except ValueError:
         errors["kind"] = [_("Choisissez une valeur de la liste.")]
     theme = data.get("theme") or None
