@@ -40,6 +40,7 @@ ANONYMISED_VALUES: dict[str, Any] = {
     "nationality": None,
     "referrer": None,
     "note": None,
+    "connection_extension_reason": None,
 }
 
 
@@ -82,6 +83,10 @@ def export_data(beneficiary: Beneficiary) -> dict[str, Any]:
             "consent_at": beneficiary.consent_at.isoformat(),
             "created_at": beneficiary.created_at.isoformat(),
             "last_seen_at": beneficiary.last_seen_at.isoformat(),
+            "connection_until": (beneficiary.connection_until.isoformat()
+                                 if beneficiary.connection_until else None),
+            "connection_extension_months": beneficiary.connection_extension_months,
+            "connection_extension_reason": beneficiary.connection_extension_reason,
         },
         "diagnostics": [
             {"assessed_on": d.assessed_on.isoformat(), "level": d.level.value, "needs": d.needs}

@@ -204,7 +204,7 @@ def _row_errors(exc: DomainError, rows: list[str]) -> dict[str, list[str]]:
 
 def _handover_page(beneficiary_id: int, values: Mapping[str, str], messages: list[str] | None = None,
                    row_errors: dict[str, list[str]] | None = None, status: int = 200) -> Page:
-    person = registry.get(beneficiary_id)
+    person = registry.view(beneficiary_id)  # the page shows the name: a view, audited
     return render_template(
         "distributions/handover_form.html", person=person, held=distributions.on_hand_products(
             current_user.relais_id), values=values, messages=messages or [], row_errors=row_errors or {},
@@ -230,8 +230,7 @@ def new_handover(beneficiary_id: int) -> Page:
         row_errors = _row_errors(exc, rows)
         general = [m for key, ms in exc.errors.items() if not key.startswith("lines.") for m in ms
                    if key not in ("code", "connection_until")]
-        return _handover_page(beneficiary_id, form, general or ([] if row_errors else [exc.message]),
-                              row_errors, exc.status)
+        return _handover_page(beneficiary_id, form, general or [exc.message], row_errors, exc.status)
     flash(ngettext("Remise enregistrée : %(num)d article.", "Remise enregistrée : %(num)d articles.",
                    len(handover.lines)), "success")
     return redirect(url_for("beneficiaries.detail", beneficiary_id=beneficiary_id, _anchor="received-title"))
