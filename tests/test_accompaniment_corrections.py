@@ -88,7 +88,7 @@ def test_delete_keeps_the_row_for_the_audit_and_counts_it_nowhere(client, relais
     bilan = client.get(f"/api/v1/reports/annual?year={YEAR}", headers=relais["admin"]).json
     assert bilan["accompaniment_sessions"] == 1 and bilan["accompaniment_hours"] == 4.0
     dashboard = client.get("/api/v1/dashboards/relais", headers=relais["admin"]).json
-    assert sum(month["sessions"] for month in dashboard["activity"]) <= 1
+    assert sum(month["sessions"] for month in dashboard["activity"]) == 1
     with owner_engine.connect() as conn:
         row = conn.execute(text("SELECT deleted_at IS NOT NULL, delete_reason FROM accompaniment_sessions"
                                 " WHERE id = :i"), {"i": gone["id"]}).one()
@@ -192,3 +192,16 @@ def test_deleted_sessions_leave_the_parcours_count(client, relais):
     assert progress[0]["attended"] == 1
 
 
+
+
+def test_a_deleted_session_is_no_first_accompaniment_milestone(client, relais):
+    session = _session(client, relais)
+    url = f"/api/v1/relais/{relais['id']}/progress"
+
+    def done() -> bool:
+        milestones = client.get(url, headers=relais["national"]).json["milestones"]
+        return next(m for m in milestones if m["code"] == "first_accompaniment")["done_at"] is not None
+
+    assert done()
+    client.delete(f"/api/v1/accompaniments/{session['id']}", headers=relais["worker"], json={"reason": "erreur"})
+    assert not done()
