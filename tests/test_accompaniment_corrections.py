@@ -203,5 +203,6 @@ def test_a_deleted_session_is_no_first_accompaniment_milestone(client, relais):
         return next(m for m in milestones if m["code"] == "first_accompaniment")["done_at"] is not None
 
     assert done()
-    client.delete(f"/api/v1/accompaniments/{session['id']}", headers=relais["worker"], json={"reason": "erreur"})
+    client.delete(f"/api/v1/accompaniments/{session['id']}", headers=relais["worker"],
+                  json={"reason": "erreur"})
     assert not done()
