@@ -168,6 +168,8 @@ def test_referrers_per_relais_and_counted_by_kind(client, relais):
     bilan = client.get(f"/api/v1/reports/annual?year={YEAR}", headers=relais["admin"]).json
     assert bilan["referrers"] == 2
     assert bilan["new_beneficiaries_by_referrer_kind"] == {"pole_emploi": 1, "ccas": 2}
+    dashboard = client.get("/api/v1/dashboards/relais", headers=relais["worker"]).json
+    assert dashboard["referred"] == [{"kind": "ccas", "people": 2}, {"kind": "pole_emploi", "people": 1}]
     national = client.get(f"/api/v1/reports/annual?year={YEAR}", headers=relais["national"]).json
     assert national["new_beneficiaries_by_referrer_kind"] == {"pole_emploi": 1, "ccas": 2}
     assert "France Travail" not in str(national)

@@ -126,6 +126,8 @@ def test_referrers_page_and_a_person_carrying_one(app, world):
     assert "CAF Gironde" in page
     form = _html(client.get(f"/beneficiaires/{world.person_a}/modifier"))
     assert "CAF Gironde (CAF)" in form
+    dashboard = _html(client.get("/dashboards/relais"))
+    assert "par type de structure orienteuse" in dashboard and "Non renseignée" in dashboard
 
 
 def test_national_manages_themes(app, world):

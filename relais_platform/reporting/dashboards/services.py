@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from relais_platform.accounts.models import Role, User
-from relais_platform.beneficiaries.models import AccompanimentSession, Participation
+from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary, Participation, Referrer
 from relais_platform.domain import Forbidden
 from relais_platform.extensions import db
 from relais_platform.reporting.dashboards import forecast
@@ -527,6 +527,7 @@ class RelaisDashboard:
     activity: list[MonthActivity]
     stock: list[CoverRow]
     open_orders: list[OpenOrder]
+    referred: list[tuple[str, int]] = field(default_factory=list)
     cover_target_days: int = field(default_factory=forecast.cover_target_days)
 
 
@@ -543,7 +544,18 @@ def relais_dashboard(actor: User) -> RelaisDashboard:
         activity=monthly_activity(months_ending(current_month, LOCAL_MONTHS)),
         stock=cover_rows(current_month, urgent_first=False),
         open_orders=open_orders(),
+        referred=referred_people(month_start(current_month - relativedelta(months=LOCAL_MONTHS - 1))),
     )
+
+
+def referred_people(since: datetime) -> list[tuple[str, int]]:
+    """The bound relais' people registered since `since`, per kind of referring structure
+    ("none" when no structure was named): one aggregate query, no name read."""
+    b, r = Beneficiary, Referrer
+    kind = func.coalesce(r.kind, "none")
+    return [(k, n) for k, n in db.session.execute(
+        select(kind, func.count(b.id)).outerjoin(r, r.id == b.referrer_id)
+        .where(b.created_at >= since).group_by(kind).order_by(func.count(b.id).desc(), kind))]
 
 
 def monthly_activity(months: list[date]) -> list[MonthActivity]:
