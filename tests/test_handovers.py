@@ -253,3 +253,21 @@ def test_three_line_handover_costs_a_bounded_number_of_statements(app, client, w
     # A fixed cost, then a few statements per line (its product, lock, row, movement, audit).
     assert three <= 60, statements
     assert three - one <= 2 * 12
+
+
+def test_a_merge_keeps_the_earliest_connection_start(app, client, world):
+    from tests.factories import make_beneficiary
+
+    with app.app_context():
+        twin = make_beneficiary(world.a, first_name="Zénobie", last_name="Quastro")
+    early = (_today() - timedelta(days=100)).isoformat()
+    assert _handover(client, world, [{"sku": "REC-D", "price_cents": 0}], beneficiary_id=twin,
+                     date=early).status_code == 201
+    assert _handover(client, world, [{"sku": "REC-D", "price_cents": 0}]).status_code == 201
+    merged = client.post("/api/v1/beneficiaries/merge", headers=world.admin,
+                         json={"keep_id": world.person_a, "merge_id": twin})
+    assert merged.status_code == 200
+    assert merged.json["connection_until"] == (date.fromisoformat(early) + relativedelta(months=12)
+                                               - timedelta(days=1)).isoformat()
+    handed = client.get(f"/api/v1/distributions?beneficiary_id={world.person_a}", headers=world.worker).json
+    assert len(handed) == 2
