@@ -323,12 +323,23 @@ def make_training_session(module_id: int, *, starts_at=None, capacity: int = 10,
 
 
 def make_distribution(relais_id: int, sku: str, *, price_cents: int = 0, **data: Any) -> int:
-    """A distribution recorded through the service as the relais' staff would (committed)."""
+    """A distribution recorded through the service as the relais' staff would (committed).
+
+    Without a `beneficiary_id`: an anonymous distribution as recorded before the seeds' rules
+    (rows the reports still count), written past the eligibility checks."""
     from relais_platform.stock.distributions import services as distributions
+    from relais_platform.stock.scope import local_today
     from relais_platform.tenancy import TenantScope, tenant_session
 
+    body = {"sku": sku, "price_cents": price_cents, **data}
     with tenant_session(db.session, TenantScope(relais_id=relais_id)):
-        distribution = distributions.record({"sku": sku, "price_cents": price_cents, **data})
+        if body.get("beneficiary_id") is None:
+            values = distributions.clean(body, local_today())
+            serial = values["serial"]
+            unit = distributions.lock_unit(values["product"], serial, relais_id) if serial else None
+            distribution = distributions.write(relais_id, values, unit, None)
+        else:
+            distribution = distributions.record(body)
         db.session.commit()
         return distribution.id
 

@@ -17,11 +17,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from relais_platform.accounts.models import Role, User
-from relais_platform.beneficiaries.models import Beneficiary
+from relais_platform.beneficiaries import referrers
+from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.reporting.models import EventKind, ReportExport, ReportingEvent
-from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.distributions import handovers
+from relais_platform.stock.distributions.models import Distribution, Handover
 from relais_platform.stock.orders.models import Order
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
@@ -87,6 +89,11 @@ def build_world() -> SimpleNamespace:
     w.person = make_beneficiary(w.a, first_name="Alphonsine", last_name="Arcachonnaise")
     w.person_b = make_beneficiary(w.b, first_name="Bertille", last_name="Bayonnaise")
     w.accompaniment = make_accompaniment(w.a, [w.person])
+    with tenant_session(db.session, TenantScope(relais_id=w.a)):
+        w.handover = handovers.record({"beneficiary_id": w.person,
+                                       "lines": [{"sku": SKU, "price_cents": 0}]}).id
+        w.referrer = referrers.create("CCAS d'Arcachon", "ccas").id
+        db.session.commit()
 
     module = make_training_module()
     w.training_session = make_training_session(module, starts_at=utcnow() - timedelta(days=3))
@@ -121,6 +128,11 @@ def snapshot_of_a(app: Flask, w: SimpleNamespace) -> tuple:
         personal = (session.get(Beneficiary, w.person).last_name,
                     session.get(Distribution, w.distribution).cancelled_at,
                     session.get(ReportingEvent, w.event).title,
+                    session.get(AccompanimentSession, w.accompaniment).deleted_at,
+                    session.get(AccompanimentSession, w.accompaniment).duration_minutes,
+                    session.scalar(select(func.count()).select_from(AccompanimentSession)),
+                    session.scalar(select(func.count()).select_from(Handover)),
+                    session.get(Beneficiary, w.person).connection_extension_months,
                     session.scalar(select(func.count()).select_from(ReportExport)))
     with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)) as session:
         relais = session.get(Relais, w.a)

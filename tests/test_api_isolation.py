@@ -92,6 +92,15 @@ ROUTES = [
     ("POST", "/api/v1/accompaniments", {"kind": "permanence", "date": "2026-01-20",
                                         "duration_minutes": 60, "beneficiary_ids": ["{person}"]}),
     ("POST", "/api/v1/orders", {"relais_id": "{a}", "lines": [{"sku": SKU, "quantity": 1}]}),
+    # the front desk: hand-overs, the connection period, corrected sessions, referrers
+    ("POST", "/api/v1/handovers", {"beneficiary_id": "{person}", "lines": [{"sku": SKU, "price_cents": 0}]}),
+    ("GET", "/api/v1/handovers/{handover}", None),
+    ("GET", "/api/v1/handovers/{handover}/receipt", None),
+    ("POST", "/api/v1/beneficiaries/{person}/connection-extension", {"months": 6, "reason": "intrus"}),
+    ("PATCH", "/api/v1/accompaniments/{accompaniment}", {"duration_minutes": 30}),
+    ("DELETE", "/api/v1/accompaniments/{accompaniment}", {"reason": "intrus"}),
+    ("POST", "/api/v1/accompaniments/{accompaniment}/duplicate", {"date": "2026-01-22"}),
+    ("PATCH", "/api/v1/beneficiaries/{person_b}", {"referrer_id": "{referrer}"}),
     # reporting of relais A
     ("GET", "/api/v1/events/{event}", None),
     ("PATCH", "/api/v1/events/{event}", {"title": "Intrus"}),
@@ -105,7 +114,7 @@ ROUTES = [
 
 # Path parameters naming no tenant-owned object: national training sessions and products.
 # Every other `*_id` (and `serial`) names a relais' object, so its route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id"}
+NATIONAL_PARAMS = {"session_id", "product_id", "theme_id"}
 # Covered elsewhere: a serial is not an id, see test_stock_isolation (units of another relais).
 ELSEWHERE = {"/api/v1/units/<string:serial>"}
 
@@ -116,7 +125,8 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
     return {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
-            "export": w.export}
+            "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment,
+            "referrer": w.referrer}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -144,7 +154,8 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{person}": "<int:beneficiary_id>", "{record}": "<int:record_id>",
                     "{step}": "<int:step_id>", "{milestone}": "<int:milestone_id>",
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
-                    "{export}": "<int:export_id>"}
+                    "{export}": "<int:export_id>", "{handover}": "<int:handover_id>",
+                    "{accompaniment}": "<int:accompaniment_id>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]
@@ -194,6 +205,7 @@ def test_routes_b_may_use_answer_404_for_a_objects(client, w, who):
         ("GET", "/api/v1/beneficiaries/{person}"), ("GET", "/api/v1/beneficiaries/{person}/parcours"),
         ("GET", "/api/v1/training/records/{record}/certificate"),
         ("GET", "/api/v1/relais/{a}/coaching-sessions"),
+        ("GET", "/api/v1/handovers/{handover}"), ("GET", "/api/v1/handovers/{handover}/receipt"),
     ]:
         response = client.open(_fill(template, ids), method=method, headers=w.headers[who])
         assert response.status_code == 404, (method, template, response.status_code)

@@ -21,6 +21,7 @@ from relais_platform.stock.warehouse.models import RelaisStockMovement, SerialUn
 from relais_platform.tenancy import TenantScope, tenant_session
 from tests.factories import (
     deliver_to_relais,
+    make_beneficiary,
     make_distribution_world,
     make_product,
     make_relais,
@@ -52,6 +53,11 @@ def _post(client, headers, **body):
     return client.post("/api/v1/distributions", json=body, headers=headers)
 
 
+def _give(client, world, **body):
+    """A distribution to relais A's registered person, by its worker."""
+    return _post(client, world.worker, **{"beneficiary_id": world.person_a, **body})
+
+
 def test_recording_a_recharge_returns_its_fields_and_decreases_the_stock(client, world, owner_engine):
     response = _post(client, world.worker, sku="REC-D", quantity=2, price_cents=450,
                      beneficiary_id=world.person_a)
@@ -69,23 +75,23 @@ def test_recording_a_recharge_returns_its_fields_and_decreases_the_stock(client,
 
 
 def test_price_above_the_cap_is_refused_naming_the_cap_in_euros(client, world):
-    response = _post(client, world.worker, sku="REC-D", quantity=1, price_cents=501)
+    response = _give(client, world, sku="REC-D", quantity=1, price_cents=501)
     assert response.status_code == 422
     message = response.json["errors"]["price_cents"][0]
     assert "REC-D" in message and "5,00" in message and "€" in message
-    assert _post(client, world.worker, sku="REC-D", quantity=1, price_cents=-1).status_code == 422
+    assert _give(client, world, sku="REC-D", quantity=1, price_cents=-1).status_code == 422
 
 
 def test_a_free_product_accepts_only_zero(client, world):
-    response = _post(client, world.worker, sku="SIM-D", serial=world.sims[0], price_cents=100)
+    response = _give(client, world, sku="SIM-D", serial=world.sims[0], price_cents=100)
     assert response.status_code == 422 and "0,00" in response.json["errors"]["price_cents"][0]
-    assert _post(client, world.worker, sku="SIM-D", serial=world.sims[0], price_cents=0).status_code == 201
+    assert _give(client, world, sku="SIM-D", serial=world.sims[0], price_cents=0).status_code == 201
 
 
 def test_more_than_the_stock_is_a_409_naming_the_product_and_nothing_is_kept(app, client, world,
                                                                             owner_engine):
-    assert _post(client, world.worker, sku="REC-D", quantity=10, price_cents=0).status_code == 201
-    refused = _post(client, world.worker, sku="REC-D", quantity=1, price_cents=0)
+    assert _give(client, world, sku="REC-D", quantity=10, price_cents=0).status_code == 201
+    refused = _give(client, world, sku="REC-D", quantity=1, price_cents=0)
     assert refused.status_code == 409
     assert "REC-D" in refused.json["message"] and "Recharge Mobile + Internet" in refused.json["message"]
     assert _on_hand(owner_engine, world.a, world.recharge_id) == 0
@@ -95,26 +101,26 @@ def test_more_than_the_stock_is_a_409_naming_the_product_and_nothing_is_kept(app
 
 
 def test_quantity_rules(client, world):
-    assert _post(client, world.worker, sku="REC-D", quantity=0, price_cents=0).status_code == 422
-    response = _post(client, world.worker, sku="PHONE-D", quantity=2, serial=world.phones[0], price_cents=0)
+    assert _give(client, world, sku="REC-D", quantity=0, price_cents=0).status_code == 422
+    response = _give(client, world, sku="PHONE-D", quantity=2, serial=world.phones[0], price_cents=0)
     assert response.status_code == 422 and "quantity" in response.json["errors"]
 
 
 def test_serial_must_be_a_unit_at_this_relais(client, world):
     other_relais_unit = world.phones[3]
     for serial in (other_relais_unit, "356938030999999", None):
-        response = _post(client, world.worker, sku="PHONE-D", serial=serial, price_cents=3000)
+        response = _give(client, world, sku="PHONE-D", serial=serial, price_cents=3000)
         assert response.status_code == 422
         if serial:
             assert serial in response.json["errors"]["serial"][0]
     # A serial of another product, even at this relais, is not a phone.
-    response = _post(client, world.worker, sku="PHONE-D", serial=world.sims[0], price_cents=0)
+    response = _give(client, world, sku="PHONE-D", serial=world.sims[0], price_cents=0)
     assert response.status_code == 422 and world.sims[0] in response.json["errors"]["serial"][0]
 
 
 def test_a_device_gets_a_two_year_warranty_and_leaves_the_relais_stock(client, world, owner_engine):
     day = date.today() - timedelta(days=3)
-    response = _post(client, world.worker, sku="PHONE-D", serial=world.phones[0], price_cents=3000,
+    response = _give(client, world, sku="PHONE-D", serial=world.phones[0], price_cents=3000,
                      date=day.isoformat())
     assert response.status_code == 201, response.json
     ends = day + relativedelta(months=24)
@@ -122,7 +128,7 @@ def test_a_device_gets_a_two_year_warranty_and_leaves_the_relais_stock(client, w
     assert response.json["serial"] == world.phones[0]
     assert tuple(_unit(owner_engine, world.phones[0])) == ("distributed", world.a, ends)
     assert _on_hand(owner_engine, world.a, world.phone_id) == 2
-    again = _post(client, world.worker, sku="PHONE-D", serial=world.phones[0], price_cents=3000)
+    again = _give(client, world, sku="PHONE-D", serial=world.phones[0], price_cents=3000)
     assert again.status_code == 422 and world.phones[0] in again.json["errors"]["serial"][0]
 
 
@@ -132,16 +138,16 @@ def test_a_product_warranty_overrides_the_default(app, client, world):
                               max_resale_price_cents=7000, validity_days=None, warranty_months=12)
         stock_up(tablet, serials=["TABSERIAL001"])
         deliver_to_relais(world.a, tablet, serials=["TABSERIAL001"])
-    response = _post(client, world.worker, sku="TAB-D", serial="TABSERIAL001", price_cents=2000)
+    response = _give(client, world, sku="TAB-D", serial="TABSERIAL001", price_cents=2000)
     assert response.json["warranty_ends_on"] == (date.fromisoformat(response.json["date"])
                                                  + relativedelta(months=12)).isoformat()
 
 
 def test_date_in_the_future_and_unknown_programme_are_refused(client, world):
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
-    assert "date" in _post(client, world.worker, sku="REC-D", price_cents=0, date=tomorrow).json["errors"]
-    assert _post(client, world.worker, sku="REC-D", price_cents=0, programme="other").status_code == 422
-    ok = _post(client, world.worker, sku="SIM-D", serial=world.sims[1], price_cents=0,
+    assert "date" in _give(client, world, sku="REC-D", price_cents=0, date=tomorrow).json["errors"]
+    assert _give(client, world, sku="REC-D", price_cents=0, programme="other").status_code == 422
+    ok = _give(client, world, sku="SIM-D", serial=world.sims[1], price_cents=0,
                programme="connect_refugees")
     assert ok.status_code == 201 and ok.json["programme"] == "connect_refugees"
 
@@ -153,8 +159,10 @@ def test_another_relais_beneficiary_is_refused_without_saying_so(client, world):
     assert foreign.json["errors"] == missing.json["errors"]
 
 
-def test_anonymous_distribution_and_last_seen_update(app, client, world):
-    assert _post(client, world.worker, sku="REC-D", price_cents=0).json["beneficiary_id"] is None
+def test_anonymous_distribution_is_refused_and_last_seen_updates(app, client, world):
+    # Connection and equipment go to registered people only (the seeds' rule).
+    anonymous = _post(client, world.worker, sku="REC-D", price_cents=0)
+    assert anonymous.status_code == 422 and "beneficiary_id" in anonymous.json["errors"]
     with app.app_context(), tenant_session(db.session, TenantScope(relais_id=world.a)):
         before = db.session.get(Beneficiary, world.person_a).last_seen_at
     assert _post(client, world.worker, sku="REC-D", price_cents=0,
@@ -164,8 +172,8 @@ def test_anonymous_distribution_and_last_seen_update(app, client, world):
 
 
 def test_cancellation_returns_the_goods_once_and_is_audited(app, client, world, owner_engine):
-    phone = _post(client, world.worker, sku="PHONE-D", serial=world.phones[1], price_cents=3000).json
-    recharge = _post(client, world.worker, sku="REC-D", quantity=3, price_cents=0).json
+    phone = _give(client, world, sku="PHONE-D", serial=world.phones[1], price_cents=3000).json
+    recharge = _give(client, world, sku="REC-D", quantity=3, price_cents=0).json
     assert client.post(f"/api/v1/distributions/{phone['id']}/cancel", json={},
                        headers=world.worker).status_code == 422
     for item in (phone, recharge):
@@ -191,7 +199,7 @@ def test_cancellation_returns_the_goods_once_and_is_audited(app, client, world, 
 
 @pytest.mark.parametrize("outcome", ["returned", "defective"])
 def test_warranty_return_marks_the_unit(app, client, world, owner_engine, outcome):
-    phone = _post(client, world.worker, sku="PHONE-D", serial=world.phones[2], price_cents=3000).json
+    phone = _give(client, world, sku="PHONE-D", serial=world.phones[2], price_cents=3000).json
     refused = client.post(f"/api/v1/distributions/{phone['id']}/warranty-return", json={"outcome": outcome},
                           headers=world.worker)
     assert refused.status_code == 422
@@ -210,7 +218,7 @@ def test_warranty_return_marks_the_unit(app, client, world, owner_engine, outcom
         details = db.session.scalar(select(AuditEntry.details)
                                     .where(AuditEntry.action == "distribution_warranty_return"))
     assert details == {"unit_id": details["unit_id"], "outcome": outcome}
-    recharge = _post(client, world.worker, sku="REC-D", price_cents=0).json
+    recharge = _give(client, world, sku="REC-D", price_cents=0).json
     not_device = client.post(f"/api/v1/distributions/{recharge['id']}/warranty-return",
                              json={"outcome": outcome, "note": "x"}, headers=world.worker)
     assert not_device.status_code == 422
@@ -223,17 +231,18 @@ def test_two_concurrent_distributions_of_the_last_unit(app):
         stock_up(product, quantity=1)
         deliver_to_relais(relais.id, product, quantity=1)
         relais_id = relais.id
+        people = [make_beneficiary(relais_id, first_name=name) for name in ("Ana", "Bo")]
         db.session.remove()
     barrier = threading.Barrier(2)
     results: list[int] = []
 
-    def distribute() -> None:
+    def distribute(person: int) -> None:
         with app.app_context():
             try:
                 with tenant_session(db.session, TenantScope(relais_id=relais_id)):
                     barrier.wait(timeout=10)
                     try:
-                        distributions.record({"sku": "REC-LAST", "price_cents": 0})
+                        distributions.record({"sku": "REC-LAST", "price_cents": 0, "beneficiary_id": person})
                         db.session.commit()
                         results.append(201)
                     except DomainError as exc:
@@ -241,7 +250,7 @@ def test_two_concurrent_distributions_of_the_last_unit(app):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=distribute) for _ in range(2)]
+    threads = [threading.Thread(target=distribute, args=(person,)) for person in people]
     for thread in threads:
         thread.start()
     for thread in threads:

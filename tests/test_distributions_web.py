@@ -80,7 +80,9 @@ def test_the_form_records_a_distribution_and_lists_it(app, world, owner_engine):
 def test_refused_input_redisplays_the_form_with_its_message_and_values(app, world, owner_engine, changes,
                                                                       status, message):
     browser = _browser(app, world, "worker")
-    response = browser.post("/distributions/new", data={**FORM, **changes})
+    # To a registered person: connection goes to registered people only.
+    data = {**FORM, "beneficiary_id": str(world.person_a), **changes}
+    response = browser.post("/distributions/new", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == status and message in html, html[-3000:]
     assert 'role="alert"' in html and 'name="price"' in html

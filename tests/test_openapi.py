@@ -104,6 +104,9 @@ BOUNDED_LISTS = {
     "/api/v1/training/modules", "/api/v1/training/sessions/{session_id}/enrollments",
     "/api/v1/training/sessions/{session_id}/attendance", "/api/v1/training/records",
     "/api/v1/relais/{relais_id}/training", "/api/v1/inventory", "/api/v1/network-stock",
+    # The national themes, one relais' referring structures, and its call list of people whose
+    # recharge runs out within at most 90 days.
+    "/api/v1/themes", "/api/v1/referrers", "/api/v1/recharges/due",
 }
 # To fix in their packages, then remove from here: not paginated yet (training, issue 5:
 # sessions accumulate over the years, the national portfolio lists every relais), or

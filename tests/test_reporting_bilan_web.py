@@ -44,8 +44,10 @@ def test_relais_page_shows_its_figures_previous_year_charts_and_tables(app, worl
     html = page(browser(app, world.admin_id), year=world.y)
     assert f"Bilan annuel {world.y}" in html and "Relais Garonne" in html
     assert f'<th scope="col" class="num">{world.p}</th>' in html
-    assert html.count('role="img"') == 3
-    assert html.count("Données du graphique") == 3
+    # Activity, distributions, hours, and new people per kind of referring structure.
+    assert html.count('role="img"') == 4
+    assert html.count("Données du graphique") == 4
+    assert "structures ont orienté" in html
     assert "KIT-CR" in html
     for name in NAMES:
         assert name not in html

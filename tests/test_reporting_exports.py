@@ -94,7 +94,8 @@ def test_pdf_document_has_figures_charts_and_tables_but_no_name(app, world):
             bilan=bilan, rows=exports.indicator_rows(bilan), products=exports.product_rows(bilan),
             charts=charts_of(bilan), generated_at=utcnow())
         pdf = exports.render(bilan, "pdf")
-    assert html.count('role="img"') == 3 and html.count("<table") == 5
+    # Four charts (the fourth: new people per kind of referring structure), each with its table.
+    assert html.count('role="img"') == 4 and html.count("<table") == 6
     assert "Personnes accompagnées" in html and "KIT-CR" in html
     for name in NAMES:
         assert name not in html

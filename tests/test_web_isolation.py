@@ -158,6 +158,18 @@ WORLD_ROUTES = [
     ("POST", "/beneficiaires/accompagnement/nouvelle-seance",
      {"kind": "permanence", "date": "2026-01-20", "duration_minutes": "60",
       "beneficiary_ids": "{person}"}),
+    # the front desk
+    ("GET", "/distributions/remises/nouvelle/{person}", None),
+    ("POST", "/distributions/remises/nouvelle/{person}", {"qty-REC-ISO": "1", "price-REC-ISO": "0"}),
+    ("GET", "/distributions/remises/{handover}/recu", None),
+    ("GET", "/distributions/remises/{handover}/recu.pdf", None),
+    ("POST", "/beneficiaires/{person}/prolongation", {"months": "6", "reason": "intrus"}),
+    ("GET", "/beneficiaires/accompagnement/{accompaniment}/modifier", None),
+    ("POST", "/beneficiaires/accompagnement/{accompaniment}/modifier",
+     {"kind": "permanence", "date": "2026-01-20", "duration_minutes": "30", "parcours_id": "",
+      "anonymous_count": "1"}),
+    ("POST", "/beneficiaires/accompagnement/{accompaniment}/supprimer", {"reason": "intrus"}),
+    ("POST", "/beneficiaires/accompagnement/{accompaniment}/dupliquer", {"date": "2026-01-22"}),
     # reporting
     ("GET", "/rapports/evenements/{event}/modifier", None),
     ("POST", "/rapports/evenements/{event}/modifier", {"kind": "event", "title": "Intrus",
@@ -173,13 +185,14 @@ WORLD_ROUTES = [
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
 # national outbox); every other `*_id` names a relais' object, so its route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id", "message_id"}
+NATIONAL_PARAMS = {"session_id", "product_id", "message_id", "theme_id"}
 PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<int:user_id>",
                 "{order}": "<int:order_id>", "{distribution}": "<int:distribution_id>",
                 "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",
                 "{record}": "<int:record_id>", "{step}": "<int:step_id>",
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
-                "{event}": "<int:event_id>", "{export}": "<int:export_id>"}
+                "{event}": "<int:event_id>", "{export}": "<int:export_id>",
+                "{handover}": "<int:handover_id>", "{accompaniment}": "<int:accompaniment_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -212,7 +225,7 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
     ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
-           "export": w.export}
+           "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment}
     if missing:
         ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
     return ids
@@ -257,6 +270,8 @@ def test_world_pages_b_may_use_answer_404_for_a_objects(app, world, who):
     ids = _world_ids(world)
     for template in ("/stock/orders/{order}", "/distributions/{distribution}",
                      "/distributions/{distribution}/receipt", "/beneficiaires/{person}",
+                     "/distributions/remises/{handover}/recu", "/distributions/remises/nouvelle/{person}",
+                     "/beneficiaires/accompagnement/{accompaniment}/modifier",
                      "/training/records/{record}/certificate.pdf"):
         response = client.get(template.format(**ids))
         assert response.status_code == 404, (template, response.status_code)
@@ -264,7 +279,8 @@ def test_world_pages_b_may_use_answer_404_for_a_objects(app, world, who):
 
 @pytest.mark.parametrize("path", ["/stock/orders", "/distributions/", "/beneficiaires/",
                                   "/beneficiaires/accompagnement", "/stock/inventory",
-                                  "/training/me", "/rapports/evenements", "/"])
+                                  "/training/me", "/rapports/evenements", "/",
+                                  "/distributions/recharges-a-echeance", "/beneficiaires/structures"])
 def test_world_lists_of_b_never_show_a_rows(app, world, path):
     for who in ("admin_b", "worker_b"):
         response = browser(app, world.session_ids[who]).get(path)

@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from relais_platform.audit import services as audit
 from relais_platform.audit.services import current_actor_id
-from relais_platform.beneficiaries import registry
+from relais_platform.beneficiaries import registry, themes
 from relais_platform.beneficiaries.models import (
     AccompanimentSession,
     Beneficiary,
@@ -29,9 +29,8 @@ from relais_platform.beneficiaries.models import (
     ParcoursEnrolment,
     Participation,
     SessionKind,
-    Theme,
 )
-from relais_platform.domain import Conflict, ValidationFailed
+from relais_platform.domain import Conflict, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 
@@ -112,7 +111,7 @@ def _attended(beneficiary_ids: Iterable[int], parcours_id: int) -> dict[int, int
     rows = db.session.execute(
         select(Participation.beneficiary_id, func.count(Participation.id))
         .join(AccompanimentSession, AccompanimentSession.id == Participation.session_id)
-        .where(AccompanimentSession.parcours_id == parcours_id,
+        .where(AccompanimentSession.parcours_id == parcours_id, AccompanimentSession.deleted_at.is_(None),
                Participation.beneficiary_id.in_(list(beneficiary_ids)))
         .group_by(Participation.beneficiary_id)
     )
@@ -147,6 +146,7 @@ def progress_of(beneficiary_id: int) -> list[Progress]:
         select(func.count(Participation.id))
         .join(AccompanimentSession, AccompanimentSession.id == Participation.session_id)
         .where(AccompanimentSession.parcours_id == ParcoursEnrolment.parcours_id,
+               AccompanimentSession.deleted_at.is_(None),
                Participation.beneficiary_id == ParcoursEnrolment.beneficiary_id)
         .correlate(ParcoursEnrolment)
         .scalar_subquery()
@@ -164,8 +164,11 @@ def progress_of(beneficiary_id: int) -> list[Progress]:
 # --- sessions ------------------------------------------------------------------------
 
 
-def record_session(data: Mapping[str, Any]) -> AccompanimentSession:
-    """A session with its named participants and/or an anonymous count (at least one)."""
+def _checked(data: Mapping[str, Any], *, keep_theme: str | None = None) -> dict[str, Any]:
+    """The checks of a session, new or changed: 422 with every problem at once.
+
+    `keep_theme`: the theme a corrected or copied session already carries, kept even if
+    retired since (retired themes are refused for anything else)."""
     errors: dict[str, list[str]] = {}
     beneficiary_ids = sorted(set(data.get("beneficiary_ids") or []))
     anonymous = data.get("anonymous_count") or 0
@@ -175,13 +178,14 @@ def record_session(data: Mapping[str, Any]) -> AccompanimentSession:
         errors["date"] = [_("Indiquez la date de la séance.")]
     elif held_on > utcnow().date():
         errors["date"] = [_("La date ne peut pas être dans le futur.")]
-    if not isinstance(duration, int) or not 1 <= duration <= 1440:
+    if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= 1440:
         errors["duration_minutes"] = [_("Une durée entre 1 et 1440 minutes.")]
-    if not 0 <= anonymous <= MAX_ANONYMOUS:
+    if isinstance(anonymous, bool) or not isinstance(anonymous, int) or not 0 <= anonymous <= MAX_ANONYMOUS:
         errors["anonymous_count"] = [_("Un nombre entre 0 et %(n)d.", n=MAX_ANONYMOUS)]
+        anonymous = 0
     if len(beneficiary_ids) > MAX_NAMED_PARTICIPANTS:
         errors["beneficiary_ids"] = [_("%(n)d participants nommés au plus.", n=MAX_NAMED_PARTICIPANTS)]
-    elif not beneficiary_ids and anonymous == 0:
+    elif not beneficiary_ids and anonymous == 0 and "anonymous_count" not in errors:
         errors["beneficiary_ids"] = [_("Indiquez au moins un participant (nommé ou anonyme).")]
     else:
         # The same message for an id of another relais as for one that never existed.
@@ -192,23 +196,101 @@ def record_session(data: Mapping[str, Any]) -> AccompanimentSession:
     parcours_id = data.get("parcours_id")
     if parcours_id is not None and db.session.get(Parcours, parcours_id) is None:
         errors["parcours_id"] = [_("Parcours introuvable.")]
+    try:
+        kind = SessionKind(str(data.get("kind")))
+    except ValueError:
+        errors["kind"] = [_("Choisissez une valeur de la liste.")]
+    theme = data.get("theme") or None
+    if theme is not None and theme != keep_theme:
+        try:
+            theme = themes.active_code(theme)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    assert held_on is not None  # an error otherwise
-    session = AccompanimentSession(
-        kind=_enum(SessionKind, data.get("kind"), "kind"),
-        theme=_enum(Theme, data["theme"], "theme") if data.get("theme") else None,
-        held_on=held_on, duration_minutes=duration, anonymous_count=anonymous,
-        parcours_id=parcours_id, recorded_by_id=current_actor_id(),
-    )
-    db.session.add(session)
-    db.session.flush()
+    return {"kind": kind, "theme": theme, "held_on": held_on, "duration_minutes": duration,
+            "anonymous_count": anonymous, "parcours_id": parcours_id, "beneficiary_ids": beneficiary_ids}
+
+
+def _write_participants(session: AccompanimentSession, beneficiary_ids: list[int]) -> None:
     db.session.add_all(Participation(session_id=session.id, beneficiary_id=b) for b in beneficiary_ids)
     db.session.flush()
-    registry.touch(beneficiary_ids, datetime.combine(held_on, time(12), tzinfo=UTC))
-    if parcours_id is not None:
-        refresh_parcours(parcours_id, beneficiary_ids, held_on)
+    registry.touch(beneficiary_ids, datetime.combine(session.held_on, time(12), tzinfo=UTC))
+    if session.parcours_id is not None:
+        refresh_parcours(session.parcours_id, beneficiary_ids, session.held_on)
+
+
+def record_session(data: Mapping[str, Any], *, keep_theme: str | None = None) -> AccompanimentSession:
+    """A session with its named participants and/or an anonymous count (at least one)."""
+    values = _checked(data, keep_theme=keep_theme)
+    beneficiary_ids = values.pop("beneficiary_ids")
+    session = AccompanimentSession(**values, recorded_by_id=current_actor_id())
+    db.session.add(session)
+    db.session.flush()
+    _write_participants(session, beneficiary_ids)
     audit.record("accompaniment_recorded", target=session, details={"beneficiary_ids": beneficiary_ids})
+    return session
+
+
+def get_session(session_id: int, *, lock: bool = False) -> AccompanimentSession:
+    """A live session of the bound relais (another relais' or a deleted one: 404)."""
+    stmt = select(AccompanimentSession).where(AccompanimentSession.id == session_id,
+                                              AccompanimentSession.deleted_at.is_(None))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    session = db.session.scalar(stmt)
+    if session is None:
+        raise NotFound(_("Séance introuvable."))
+    return session
+
+
+def _as_data(session: AccompanimentSession) -> dict[str, Any]:
+    return {"kind": session.kind.value, "theme": session.theme, "date": session.held_on,
+            "duration_minutes": session.duration_minutes, "anonymous_count": session.anonymous_count,
+            "parcours_id": session.parcours_id,
+            "beneficiary_ids": participants_of([session.id])[session.id]}
+
+
+def update_session(session_id: int, changes: Mapping[str, Any]) -> AccompanimentSession:
+    """Correct any field of a session, under the checks of its creation."""
+    session = get_session(session_id, lock=True)
+    before = _as_data(session)
+    values = _checked({**before, **changes}, keep_theme=session.theme)
+    beneficiary_ids = values.pop("beneficiary_ids")
+    changed = sorted(k for k in values if getattr(session, k) != values[k])
+    for key in changed:
+        setattr(session, key, values[key])
+    db.session.flush()
+    if beneficiary_ids != before["beneficiary_ids"]:
+        changed.append("beneficiary_ids")
+        db.session.execute(delete(Participation).where(Participation.session_id == session.id))
+        _write_participants(session, beneficiary_ids)
+    elif session.parcours_id is not None and {"parcours_id", "held_on"} & set(changed):
+        refresh_parcours(session.parcours_id, beneficiary_ids, session.held_on)
+    if changed:
+        audit.record("accompaniment_updated", target=session, details={"fields": changed})
+    return session
+
+
+def delete_session(session_id: int, reason: str | None) -> AccompanimentSession:
+    """Delete a session logged by mistake: kept for the audit, counted nowhere any more."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 2000:
+        raise ValidationFailed.field("reason", _("Indiquez la raison (2000 caractères au plus)."))
+    session = get_session(session_id, lock=True)
+    session.deleted_at = utcnow()
+    session.deleted_by_id = current_actor_id()
+    session.delete_reason = reason
+    db.session.flush()
+    audit.record("accompaniment_deleted", target=session)
+    return session
+
+
+def duplicate_session(session_id: int, held_on: date | None) -> AccompanimentSession:
+    """The same session (participants included) on another date: the weekly workshop."""
+    source = get_session(session_id)
+    session = record_session({**_as_data(source), "date": held_on}, keep_theme=source.theme)
+    audit.record("accompaniment_duplicated", target=session, details={"source_id": source.id})
     return session
 
 
@@ -224,8 +306,9 @@ def participant_count() -> Any:
 
 def sessions_statement(start: date | None = None, end: date | None = None,
                        beneficiary_id: int | None = None) -> Select:
-    """Sessions with their named-participant count, newest first (one query per page)."""
-    stmt = select(AccompanimentSession, participant_count().label("named_count"))
+    """Live sessions with their named-participant count, newest first (one query per page)."""
+    stmt = select(AccompanimentSession, participant_count().label("named_count")).where(
+        AccompanimentSession.deleted_at.is_(None))
     if start is not None:
         stmt = stmt.where(AccompanimentSession.held_on >= start)
     if end is not None:
@@ -265,7 +348,7 @@ def accompaniment_hours(relais_id: int, start: date, end: date) -> Decimal:
             AccompanimentSession.duration_minutes
             * (AccompanimentSession.anonymous_count + participant_count())
         ), 0))
-        .where(AccompanimentSession.relais_id == relais_id,
+        .where(AccompanimentSession.relais_id == relais_id, AccompanimentSession.deleted_at.is_(None),
                AccompanimentSession.held_on >= start, AccompanimentSession.held_on < end)
     )
     return (Decimal(minutes) / 60).quantize(Decimal("0.01"))

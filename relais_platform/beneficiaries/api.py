@@ -17,32 +17,50 @@ from flask_smorest import Blueprint
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, pagination_headers
 from relais_platform.audit import services as audit
-from relais_platform.beneficiaries import accompaniment, registry, rights, search
+from relais_platform.beneficiaries import (
+    accompaniment,
+    connection,
+    referrers,
+    registry,
+    rights,
+    search,
+    themes,
+)
 from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary
 from relais_platform.beneficiaries.schemas import (
     PAGINATION_HEADERS,
     AccompanimentInputSchema,
     AccompanimentListArgs,
+    AccompanimentPatchSchema,
     AccompanimentSchema,
     BeneficiaryCreatedSchema,
     BeneficiaryCreateSchema,
     BeneficiaryInputSchema,
     BeneficiarySchema,
+    ConnectionExtensionSchema,
     DiagnosticInputSchema,
     DiagnosticSchema,
+    DuplicateSchema,
     HoursArgs,
     HoursSchema,
     MergeSchema,
     ParcoursInputSchema,
     ParcoursSchema,
     ProgressSchema,
+    ReasonSchema,
+    ReferrerInputSchema,
+    ReferrerSchema,
     SearchArgs,
+    ThemeInputSchema,
+    ThemePatchSchema,
+    ThemeSchema,
 )
 
 blp = Blueprint("beneficiaries_api", __name__, description="Bénéficiaires et accompagnement (relais)")
 
 STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
 ADMIN = (Role.RELAIS_ADMIN,)
+NATIONAL = (Role.NATIONAL,)
 
 
 @blp.route("/beneficiaries")
@@ -118,6 +136,16 @@ class BeneficiaryMerge(MethodView):
         return rights.merge(keep, other)
 
 
+@blp.route("/beneficiaries/<int:beneficiary_id>/connection-extension")
+class BeneficiaryConnectionExtension(MethodView):
+    @api_access(*ADMIN)
+    @blp.arguments(ConnectionExtensionSchema)
+    @blp.response(200, BeneficiarySchema)
+    def post(self, data: dict[str, Any], beneficiary_id: int) -> Beneficiary:
+        """Prolonger une fois, de 1 à 12 mois, la période de connexion solidaire (raison requise)."""
+        return connection.extend(registry.get(beneficiary_id), data["months"], data["reason"])
+
+
 @blp.route("/beneficiaries/<int:beneficiary_id>/diagnostics")
 class BeneficiaryDiagnostics(MethodView):
     @api_access(*STAFF)
@@ -178,6 +206,35 @@ class Accompaniments(MethodView):
         return _session_rows([(session, len(set(data["beneficiary_ids"])))])[0]
 
 
+@blp.route("/accompaniments/<int:accompaniment_id>")
+class AccompanimentItem(MethodView):
+    @api_access(*STAFF)
+    @blp.arguments(AccompanimentPatchSchema)
+    @blp.response(200, AccompanimentSchema)
+    def patch(self, data: dict[str, Any], accompaniment_id: int):
+        """Corriger une séance (tout champ, mêmes contrôles qu'à la création) ; journalisé."""
+        session = accompaniment.update_session(accompaniment_id, data)
+        return _session_rows([(session, len(accompaniment.participants_of([session.id])[session.id]))])[0]
+
+    @api_access(*STAFF)
+    @blp.arguments(ReasonSchema)
+    @blp.response(204)
+    def delete(self, data: dict[str, Any], accompaniment_id: int) -> None:
+        """Supprimer une séance (raison requise) : gardée pour l'audit, comptée nulle part."""
+        accompaniment.delete_session(accompaniment_id, data["reason"])
+
+
+@blp.route("/accompaniments/<int:accompaniment_id>/duplicate")
+class AccompanimentDuplicate(MethodView):
+    @api_access(*STAFF)
+    @blp.arguments(DuplicateSchema)
+    @blp.response(201, AccompanimentSchema)
+    def post(self, data: dict[str, Any], accompaniment_id: int):
+        """Reproduire une séance à une autre date, avec les mêmes participants (l'atelier hebdomadaire)."""
+        session = accompaniment.duplicate_session(accompaniment_id, data["date"])
+        return _session_rows([(session, len(accompaniment.participants_of([session.id])[session.id]))])[0]
+
+
 @blp.route("/accompaniments/hours")
 class AccompanimentHours(MethodView):
     @api_access(*STAFF)
@@ -204,3 +261,52 @@ class ParcoursCollection(MethodView):
         """Définir un parcours (ex. cycle d'initiation en 9 séances)."""
         return accompaniment.create_parcours(data["name"], data["kind"], data["sessions_required"])
 
+
+
+@blp.route("/themes")
+class Themes(MethodView):
+    @api_access()
+    @blp.response(200, ThemeSchema(many=True))
+    def get(self):
+        """Thèmes des ateliers (liste nationale ; les thèmes retirés restent pour l'historique)."""
+        return [{"id": t.id, "code": t.code, "label": themes.label_of(t), "retired": t.retired}
+                for t in themes.all_themes()]
+
+    @api_access(*NATIONAL)
+    @blp.arguments(ThemeInputSchema)
+    @blp.response(201, ThemeSchema)
+    def post(self, data: dict[str, Any]):
+        """Ajouter un thème (équipe nationale)."""
+        return themes.create(data["code"], data["label"])
+
+
+@blp.route("/themes/<int:theme_id>")
+class ThemeItem(MethodView):
+    @api_access(*NATIONAL)
+    @blp.arguments(ThemePatchSchema)
+    @blp.response(200, ThemeSchema)
+    def patch(self, data: dict[str, Any], theme_id: int):
+        """Retirer un thème (ou le rétablir) : il n'est plus proposé pour de nouvelles séances."""
+        return themes.set_retired(theme_id, data["retired"])
+
+    @api_access(*NATIONAL)
+    @blp.response(204)
+    def delete(self, theme_id: int) -> None:
+        """Supprimer un thème jamais utilisé (409 s'il l'est : retirez-le)."""
+        themes.delete(theme_id)
+
+
+@blp.route("/referrers")
+class Referrers(MethodView):
+    @api_access(*STAFF)
+    @blp.response(200, ReferrerSchema(many=True))
+    def get(self):
+        """Les structures orienteuses du relais."""
+        return referrers.all_referrers()
+
+    @api_access(*STAFF)
+    @blp.arguments(ReferrerInputSchema)
+    @blp.response(201, ReferrerSchema)
+    def post(self, data: dict[str, Any]):
+        """Ajouter une structure orienteuse (nom unique dans le relais)."""
+        return referrers.create(data["name"], data["kind"])

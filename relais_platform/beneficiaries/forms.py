@@ -19,7 +19,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from relais_platform.beneficiaries import referrers, themes
 from relais_platform.beneficiaries.models import (
+    REFERRER_KINDS,
     Banked,
     Housing,
     Language,
@@ -28,7 +30,6 @@ from relais_platform.beneficiaries.models import (
     Need,
     SessionKind,
     Situation,
-    Theme,
 )
 from relais_platform.bounds import InYears
 
@@ -102,21 +103,12 @@ LABELS: dict[type[Enum], dict[Any, Any]] = {
         SessionKind.ATELIER_THEMATIQUE: _l("Atelier thématique"),
         SessionKind.PARCOURS_SUR_MESURE: _l("Parcours sur mesure"),
     },
-    Theme: {
-        Theme.HEALTH: _l("Santé"),
-        Theme.EMPLOYMENT: _l("Emploi"),
-        Theme.SECURITY: _l("Sécurité"),
-        Theme.ADMINISTRATION: _l("Démarches administratives"),
-        Theme.SHOPPING: _l("Achats en ligne"),
-        Theme.COMMUNICATION: _l("Communication"),
-        Theme.OTHER: _l("Autre thème"),
-    },
 }
 
 
 FIELD_ENUMS: dict[str, type[Enum]] = {
     "language": Language, "situation": Situation, "housing": Housing, "banked": Banked,
-    "nationality": Nationality, "level": Level, "needs": Need, "kind": SessionKind, "theme": Theme,
+    "nationality": Nationality, "level": Level, "needs": Need, "kind": SessionKind,
 }
 
 
@@ -124,6 +116,8 @@ def label(value: Any, field: str | None = None) -> str:
     """French label of a choice (an enum member, or a plain value with its field name)."""
     if value is None or value == "":
         return "—"
+    if field == "theme":
+        return themes.labels().get(value, str(value))
     enum_cls = type(value) if isinstance(value, Enum) else FIELD_ENUMS.get(field or "")
     return str(LABELS.get(enum_cls, {}).get(value, value)) if enum_cls else str(value)
 
@@ -152,13 +146,15 @@ class BeneficiaryForm(FlaskForm):
     housing = SelectField(_l("Hébergement"), choices=_choices(Housing))
     banked = SelectField(_l("Compte bancaire"), choices=_choices(Banked))
     nationality = SelectField(_l("Nationalité"), choices=_choices(Nationality))
-    referrer = StringField(_l("Structure orientatrice"), render_kw={"maxlength": 200})
+    referrer_id = SelectField(_l("Structure orienteuse"), choices=[], coerce=str, validate_choice=False)
+    referrer = StringField(_l("Structure orientatrice (texte libre)"), render_kw={"maxlength": 200})
     note = TextAreaField(_l("Note"), render_kw={"rows": 3, "maxlength": 2000})
 
     def values(self) -> dict[str, Any]:
         return {name: self[name].data for name in (
             "first_name", "last_name", "birth_year", "phone", "no_phone", "language", "situation",
-            "housing", "banked", "nationality", "referrer", "note")}
+            "housing", "banked", "nationality", "referrer", "note")} | {
+            "referrer_id": int(self.referrer_id.data) if (self.referrer_id.data or "").isdigit() else None}
 
 
 class CreateBeneficiaryForm(BeneficiaryForm):
@@ -180,7 +176,8 @@ class DiagnosticForm(FlaskForm):
 
 class SessionForm(FlaskForm):
     kind = SelectField(_l("Type de séance"), choices=_choices(SessionKind, blank=False))
-    theme = SelectField(_l("Thème"), choices=_choices(Theme))
+    # Choices: the active themes (and a corrected session's own), set by the view.
+    theme = SelectField(_l("Thème"), choices=[], validate_choice=False)
     date = DateField(_l("Date"), [InputRequired(_l("Indiquez la date.")), InYears()])
     duration_minutes = IntegerField(_l("Durée (minutes)"), [InputRequired(_l("Indiquez la durée.")),
                                                             NumberRange(1, 1440)],
@@ -202,3 +199,31 @@ class ParcoursForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     merge_id = IntegerField(_l("Numéro de la fiche en double"), [InputRequired(), NumberRange(1)])
+
+
+class ExtensionForm(FlaskForm):
+    months = IntegerField(_l("Prolongation (mois)"), [InputRequired(_l("Indiquez le nombre de mois.")),
+                                                       NumberRange(1, 12)],
+                          default=6, render_kw={"inputmode": "numeric"})
+    reason = TextAreaField(_l("Raison"), [InputRequired(_l("Indiquez la raison."))],
+                           render_kw={"rows": 2, "maxlength": 2000})
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Raison de la suppression"), [InputRequired(_l("Indiquez la raison."))],
+                           render_kw={"rows": 2, "maxlength": 2000})
+
+
+class ReferrerForm(FlaskForm):
+    name = StringField(_l("Nom de la structure"), [InputRequired(_l("Indiquez un nom."))],
+                       render_kw={"maxlength": 200})
+    kind = SelectField(_l("Type de structure"),
+                       choices=[(k, referrers.KIND_LABELS[k]) for k in REFERRER_KINDS])
+
+
+class ThemeForm(FlaskForm):
+    code = StringField(_l("Code (lettres minuscules, chiffres, « _ »)"),
+                       [InputRequired(_l("Indiquez un code."))],
+                       render_kw={"maxlength": 32, "autocomplete": "off"})
+    label = StringField(_l("Libellé"), [InputRequired(_l("Indiquez un libellé."))],
+                        render_kw={"maxlength": 120})

@@ -28,6 +28,7 @@ from relais_platform.beneficiaries.models import (
     Housing,
     Language,
     Nationality,
+    Referrer,
     Situation,
 )
 from relais_platform.domain import NotFound, ValidationFailed
@@ -36,7 +37,7 @@ from relais_platform.orm import utcnow
 
 # The whole registry record: nothing else is ever stored about a person.
 FIELDS = ("first_name", "last_name", "birth_year", "phone", "no_phone", "language", "situation",
-          "housing", "banked", "nationality", "referrer", "note")
+          "housing", "banked", "nationality", "referrer", "referrer_id", "note")
 CHOICES: dict[str, type] = {"language": Language, "situation": Situation, "housing": Housing,
                             "banked": Banked, "nationality": Nationality}
 MAX_LENGTHS = {"first_name": 100, "last_name": 100, "phone": 30, "referrer": 200, "note": 2000}
@@ -113,6 +114,12 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
             except ValueError:
                 errors[name] = [_("Choisissez une valeur de la liste.")]
                 continue
+        if name == "referrer_id" and value is not None and (
+                isinstance(value, bool) or not isinstance(value, int)
+                or db.session.get(Referrer, value) is None):
+            # Another relais' structure and none read alike.
+            errors[name] = [_("Structure orienteuse introuvable.")]
+            continue
         if name in MAX_LENGTHS and value is not None and len(value) > MAX_LENGTHS[name]:
             errors[name] = [_("%(n)s caractères au plus.", n=MAX_LENGTHS[name])]
             continue

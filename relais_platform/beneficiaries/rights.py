@@ -40,6 +40,7 @@ ANONYMISED_VALUES: dict[str, Any] = {
     "nationality": None,
     "referrer": None,
     "note": None,
+    "connection_extension_reason": None,
 }
 
 
@@ -85,6 +86,10 @@ def export_data(beneficiary: Beneficiary) -> dict[str, Any]:
             "consent_at": beneficiary.consent_at.isoformat(),
             "created_at": beneficiary.created_at.isoformat(),
             "last_seen_at": beneficiary.last_seen_at.isoformat(),
+            "connection_until": (beneficiary.connection_until.isoformat()
+                                 if beneficiary.connection_until else None),
+            "connection_extension_months": beneficiary.connection_extension_months,
+            "connection_extension_reason": beneficiary.connection_extension_reason,
         },
         "diagnostics": [
             {"assessed_on": d.assessed_on.isoformat(), "level": d.level.value, "needs": d.needs}
@@ -92,7 +97,8 @@ def export_data(beneficiary: Beneficiary) -> dict[str, Any]:
         ],
         "sessions": [
             {"date": s.held_on.isoformat(), "kind": s.kind.value,
-             "theme": s.theme.value if s.theme else None, "duration_minutes": s.duration_minutes}
+             "theme": s.theme, "duration_minutes": s.duration_minutes,
+             "deleted": s.deleted_at is not None}
             for s in sessions
         ],
         "parcours": [
@@ -156,6 +162,14 @@ def merge(keep: Beneficiary, other: Beneficiary) -> Beneficiary:
         keep.no_phone = False
     keep.last_seen_at = max(keep.last_seen_at, other.last_seen_at)
     keep.consent_at = min(keep.consent_at, other.consent_at)
+    # One person, one connection period: the earliest start, the extension granted to either.
+    starts = [d for d in (keep.connection_started_on, other.connection_started_on) if d]
+    keep.connection_started_on = min(starts) if starts else None
+    if keep.connection_extension_months is None and other.connection_extension_months is not None:
+        keep.connection_extension_months = other.connection_extension_months
+        keep.connection_extension_reason = other.connection_extension_reason
+        keep.connection_extended_at = other.connection_extended_at
+        keep.connection_extended_by_id = other.connection_extended_by_id
     db.session.flush()
     for hook in registry.merge_hooks():
         hook(db.session, keep.id, other.id)
@@ -200,7 +214,8 @@ def _move_enrolments(session: Any, keep_id: int, merge_id: int) -> None:
     for parcours_id, held_on in session.execute(
         select(AccompanimentSession.parcours_id, AccompanimentSession.held_on)
         .join(Participation, Participation.session_id == AccompanimentSession.id)
-        .where(Participation.beneficiary_id == keep_id, AccompanimentSession.parcours_id.is_not(None))
+        .where(Participation.beneficiary_id == keep_id, AccompanimentSession.parcours_id.is_not(None),
+               AccompanimentSession.deleted_at.is_(None))
         .distinct(AccompanimentSession.parcours_id)
         .order_by(AccompanimentSession.parcours_id, AccompanimentSession.held_on.desc())
     ):

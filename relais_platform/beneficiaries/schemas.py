@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
 from relais_platform.beneficiaries.models import (
+    REFERRER_KINDS,
     Banked,
     Housing,
     Language,
@@ -23,7 +24,6 @@ from relais_platform.beneficiaries.models import (
     Need,
     SessionKind,
     Situation,
-    Theme,
 )
 from relais_platform.bounds import years
 
@@ -64,6 +64,8 @@ class BeneficiaryInputSchema(StrictSchema):
     banked = _choice(Banked, allow_none=True)
     nationality = _choice(Nationality, allow_none=True)
     referrer = fields.String(allow_none=True, validate=validate.Length(max=200))
+    referrer_id = fields.Integer(strict=True, allow_none=True,
+                                 metadata={"description": "Une structure orienteuse du relais (/referrers)."})
     note = fields.String(allow_none=True, validate=validate.Length(max=2000),
                          metadata={"description": "Factuelle uniquement, visible du seul relais."})
 
@@ -87,7 +89,11 @@ class BeneficiarySchema(Schema):
     banked = fields.Enum(Banked, by_value=True, allow_none=True)
     nationality = fields.Enum(Nationality, by_value=True, allow_none=True)
     referrer = fields.String(allow_none=True)
+    referrer_id = fields.Integer(allow_none=True)
     note = fields.String(allow_none=True)
+    connection_until = fields.Date(allow_none=True, metadata={
+        "description": "Dernier jour de la période de connexion solidaire (null avant le premier "
+                       "produit de connexion)."})
     consent = fields.Constant(True)
     consent_at = fields.DateTime()
     last_seen_at = fields.DateTime()
@@ -133,7 +139,8 @@ class ProgressSchema(Schema):
 
 class AccompanimentInputSchema(StrictSchema):
     kind = _choice(SessionKind, required=True)
-    theme = _choice(Theme, allow_none=True)
+    theme = fields.String(allow_none=True, validate=validate.Length(max=32),
+                          metadata={"description": "Code d'un thème actif (/themes)."})
     date = fields.Date(required=True, validate=years())
     duration_minutes = fields.Integer(required=True, strict=True,
                                       validate=validate.Range(min=1, max=1440))
@@ -145,7 +152,7 @@ class AccompanimentInputSchema(StrictSchema):
 class AccompanimentSchema(Schema):
     id = fields.Integer()
     kind = fields.Enum(SessionKind, by_value=True)
-    theme = fields.Enum(Theme, by_value=True, allow_none=True)
+    theme = fields.String(allow_none=True)
     date = fields.Date(attribute="held_on")
     duration_minutes = fields.Integer()
     anonymous_count = fields.Integer()
@@ -182,3 +189,54 @@ class ParcoursSchema(Schema):
     name = fields.String()
     kind = fields.Enum(SessionKind, by_value=True)
     sessions_required = fields.Integer()
+
+
+class AccompanimentPatchSchema(StrictSchema):
+    kind = _choice(SessionKind)
+    theme = fields.String(allow_none=True, validate=validate.Length(max=32))
+    date = fields.Date()
+    duration_minutes = fields.Integer(strict=True)
+    beneficiary_ids = fields.List(fields.Integer(strict=True))
+    anonymous_count = fields.Integer(strict=True)
+    parcours_id = fields.Integer(strict=True, allow_none=True)
+
+
+class ReasonSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
+
+
+class DuplicateSchema(StrictSchema):
+    date = fields.Date(required=True)
+
+
+class ConnectionExtensionSchema(StrictSchema):
+    months = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
+
+
+class ThemeSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    label = fields.String()
+    retired = fields.Boolean()
+
+
+class ThemeInputSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(max=32))
+    label = fields.String(required=True, validate=validate.Length(max=120))
+
+
+class ThemePatchSchema(StrictSchema):
+    retired = _boolean(required=True)
+
+
+class ReferrerSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+
+
+class ReferrerInputSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    kind = fields.String(required=True,
+                         validate=validate.OneOf(REFERRER_KINDS, error=_l("Valeur non prévue.")))

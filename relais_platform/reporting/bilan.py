@@ -19,7 +19,10 @@ Definitions (also shown on the page and in the exports):
 - hours of accompaniment = Σ session duration × participants (named + anonymous);
 - distributions = quantities distributed, cancellations excluded;
 - professionals trained = relais staff who completed at least one training module;
-- relais active = relais with a session, a distribution, an event or a training completed.
+- relais active = relais with a session, a distribution, an event or a training completed;
+- referrers = structures that referred at least one person registered during the year, and
+  the new people per kind of referring structure ("none" when no structure was named).
+Deleted accompaniment sessions count nowhere.
 """
 
 from __future__ import annotations
@@ -195,6 +198,7 @@ def _empty_year() -> dict[str, Any]:
         "distributions_by_category": dict.fromkeys(CATEGORY_ORDER, 0),
         "connect_refugees": {"kits": 0, "programme": 0},
         "professionals_trained": 0, "relais_active": 0,
+        "referrers": 0, "new_beneficiaries_by_referrer_kind": {},
     }
 
 
@@ -226,7 +230,9 @@ def _personal_counts(scope: BilanScope, first: int, last: int, years: dict[int, 
             figures["beneficiaries_anonymous"] += amount
         elif metric == "named":
             figures["beneficiaries_named"] = amount
-        elif metric in ("new_beneficiaries", "parcours_completed"):
+        elif metric == "referrer_kind":
+            figures["new_beneficiaries_by_referrer_kind"][label] = amount
+        elif metric in ("new_beneficiaries", "parcours_completed", "referrers"):
             figures[metric] = amount
     for year, total in minutes.items():
         years[year]["accompaniment_hours"] = float((total / 60).quantize(Decimal("0.01")))
@@ -268,7 +274,7 @@ def _active(scope: BilanScope, first: int, last: int, years: dict[int, dict[str,
     activity = union(
         _in_scope(select(func.extract("year", s.held_on).cast(Integer).label("year"),
                          s.relais_id.label("relais_id"))
-                  .where(s.held_on >= lo, s.held_on < hi), s.relais_id, scope),
+                  .where(s.deleted_at.is_(None), s.held_on >= lo, s.held_on < hi), s.relais_id, scope),
         # Distributions are personal data; their ledger movements are not.
         _in_scope(select(_local_year(m.occurred_at), m.relais_id)
                   .where(m.kind == RelaisMovementKind.DISTRIBUTION, m.occurred_at >= start,

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from relais_platform.beneficiaries.referrers import kind_label
 from relais_platform.reporting.bilan import CATEGORY_ORDER
 from relais_platform.reporting.charts import bar_chart
 
@@ -59,4 +60,13 @@ def charts_of(bilan: dict[str, Any]) -> list[Chart]:
                   [previous["accompaniment_hours"], bilan["accompaniment_hours"]], unit="h"),
         hours_title, (_("Indicateur"), str(year), str(previous["year"])),
         [(hours_title, bilan["accompaniment_hours"], previous["accompaniment_hours"])])
-    return [activity, distributions, hours]
+    kinds = sorted(set(bilan["new_beneficiaries_by_referrer_kind"])
+                   | set(previous["new_beneficiaries_by_referrer_kind"]))
+    by_kind = [(kind_label(k), bilan["new_beneficiaries_by_referrer_kind"].get(k, 0),
+                previous["new_beneficiaries_by_referrer_kind"].get(k, 0)) for k in kinds]
+    title = _("%(n)d structures ont orienté %(people)d nouvelles personnes en %(year)d",
+              n=bilan["referrers"], people=bilan["new_beneficiaries"], year=year)
+    referred = Chart(bar_chart(title, [label for label, _n, _p in by_kind],
+                               [float(n) for _l, n, _p in by_kind]),
+                     title, (_("Structure orienteuse"), str(year), str(previous["year"])), by_kind)
+    return [activity, distributions, hours, referred]

@@ -83,6 +83,11 @@ class YearFiguresSchema(Schema):
                                    metadata={"description": "kits distribués, quantités du programme"})
     professionals_trained = fields.Integer()
     relais_active = fields.Integer()
+    referrers = fields.Integer(metadata={"description": "Structures ayant orienté une nouvelle personne."})
+    new_beneficiaries_by_referrer_kind = fields.Dict(
+        keys=fields.String(), values=fields.Integer(),
+        metadata={"description": "Nouvelles personnes par type de structure orienteuse "
+                                 "(none : non renseignée)."})
 
 
 class AnnualBilanSchema(YearFiguresSchema):

@@ -90,7 +90,7 @@ def _monthly_report(ids: Select) -> Select:
 
 def _accompaniment(ids: Select) -> Select:
     return select(AccompanimentSession.relais_id, AccompanimentSession.created_at).where(
-        AccompanimentSession.relais_id.in_(ids))
+        AccompanimentSession.relais_id.in_(ids), AccompanimentSession.deleted_at.is_(None))
 
 
 def _orders_created(ids: Select) -> Select:

@@ -70,6 +70,7 @@ class RelaisDashboard(MethodView):
             "activity": [{**vars(a), "month": month_text(a.month), "people": a.people} for a in d.activity],
             "stock": d.stock,
             "open_orders": [{**vars(o), "status": o.status.value} for o in d.open_orders],
+            "referred": [{"kind": kind, "people": people} for kind, people in d.referred],
         }
 
 

@@ -133,6 +133,11 @@ class DashboardOpenOrderSchema(Schema):
     total_cents = fields.Integer()
 
 
+class DashboardReferredSchema(Schema):
+    kind = fields.String(metadata={"description": "Type de structure orienteuse (none : non renseignée)"})
+    people = fields.Integer()
+
+
 class DashboardRelaisSchema(Schema):
     relais_id = fields.Integer()
     month = fields.String()
@@ -140,6 +145,8 @@ class DashboardRelaisSchema(Schema):
     activity = fields.List(fields.Nested(DashboardActivityMonthSchema))
     stock = fields.List(fields.Nested(DashboardCoverRowSchema))
     open_orders = fields.List(fields.Nested(DashboardOpenOrderSchema))
+    referred = fields.List(fields.Nested(DashboardReferredSchema), metadata={
+        "description": "Nouvelles personnes inscrites sur 12 mois, par type de structure orienteuse"})
 
 
 class DashboardPortfolioMonthSchema(Schema):

@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from relais_platform.accounts.models import Role, User
-from relais_platform.beneficiaries.models import AccompanimentSession, Participation
+from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary, Participation, Referrer
 from relais_platform.domain import Forbidden
 from relais_platform.extensions import db
 from relais_platform.reporting.dashboards import forecast
@@ -456,7 +456,7 @@ def by_departement(current_month: date) -> list[TerritoryRow]:
                    .group_by(m.relais_id).subquery())
     sessions = (select(s.relais_id, func.count(s.id).label("sessions"),
                        func.sum(s.duration_minutes).label("minutes"))
-                .where(s.held_on >= since).group_by(s.relais_id).subquery())
+                .where(s.deleted_at.is_(None), s.held_on >= since).group_by(s.relais_id).subquery())
     rows = db.session.execute(
         select(Relais.departement,
                func.count(Relais.id).filter(Relais.status == RelaisStatus.ACTIVE),
@@ -528,6 +528,7 @@ class RelaisDashboard:
     activity: list[MonthActivity]
     stock: list[CoverRow]
     open_orders: list[OpenOrder]
+    referred: list[tuple[str, int]] = field(default_factory=list)
     cover_target_days: int = field(default_factory=forecast.cover_target_days)
 
 
@@ -544,7 +545,18 @@ def relais_dashboard(actor: User) -> RelaisDashboard:
         activity=monthly_activity(months_ending(current_month, LOCAL_MONTHS)),
         stock=cover_rows(current_month, urgent_first=False),
         open_orders=open_orders(),
+        referred=referred_people(month_start(current_month - relativedelta(months=LOCAL_MONTHS - 1))),
     )
+
+
+def referred_people(since: datetime) -> list[tuple[str, int]]:
+    """The bound relais' people registered since `since`, per kind of referring structure
+    ("none" when no structure was named): one aggregate query, no name read."""
+    b, r = Beneficiary, Referrer
+    kind = func.coalesce(r.kind, "none")
+    return [(k, n) for k, n in db.session.execute(
+        select(kind, func.count(b.id)).outerjoin(r, r.id == b.referrer_id)
+        .where(b.created_at >= since).group_by(kind).order_by(func.count(b.id).desc(), kind))]
 
 
 def monthly_activity(months: list[date]) -> list[MonthActivity]:
@@ -564,14 +576,14 @@ def monthly_activity(months: list[date]) -> list[MonthActivity]:
     sessions = {row[0]: row[1:] for row in db.session.execute(
         select(_date_month(s.held_on), func.count(s.id), func.sum(s.duration_minutes),
                func.sum(s.anonymous_count))
-        .where(s.held_on >= start, s.held_on < end)
+        .where(s.deleted_at.is_(None), s.held_on >= start, s.held_on < end)
         .group_by(_date_month(s.held_on)))}
     served = union_all(
         select(_date_month(d.distributed_on).label("month"), d.beneficiary_id.label("who"))
         .where(live, d.beneficiary_id.is_not(None), d.distributed_on >= start, d.distributed_on < end),
         select(_date_month(s.held_on).label("month"), p.beneficiary_id.label("who"))
         .join(s, s.id == p.session_id)
-        .where(s.held_on >= start, s.held_on < end),
+        .where(s.deleted_at.is_(None), s.held_on >= start, s.held_on < end),
     ).subquery()
     named: dict[Any, int] = dict(db.session.execute(
         select(served.c.month, func.count(distinct(served.c.who))).group_by(served.c.month)).tuples().all())
@@ -656,7 +668,8 @@ def portfolio_activity(relais_ids: list[int], current_month: date) -> dict[int, 
                    .group_by(m.relais_id).subquery())
     sessions = (select(s.relais_id, func.count(s.id).label("sessions"),
                        func.sum(s.duration_minutes).label("minutes"))
-                .where(s.held_on >= start, s.held_on < end).group_by(s.relais_id).subquery())
+                .where(s.deleted_at.is_(None), s.held_on >= start, s.held_on < end)
+                .group_by(s.relais_id).subquery())
     rows = db.session.execute(
         select(Relais.id, func.coalesce(distributed.c.units, 0), func.coalesce(sessions.c.sessions, 0),
                func.coalesce(sessions.c.minutes, 0), func.coalesce(stock.c.units, 0))
@@ -674,7 +687,7 @@ def sessions_by_month(months: list[date], relais_ids: list[int]) -> list[int]:
     month = _date_month(s.held_on)
     counts: dict[date, int] = dict(db.session.execute(
         select(month, func.count(s.id))
-        .where(s.relais_id.in_(relais_ids), s.held_on >= months[0],
+        .where(s.relais_id.in_(relais_ids), s.deleted_at.is_(None), s.held_on >= months[0],
                s.held_on < months[-1] + relativedelta(months=1))
         .group_by(month)).tuples().all())
     return [counts.get(month_value, 0) for month_value in months]

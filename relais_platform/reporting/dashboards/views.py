@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
+from relais_platform.beneficiaries import referrers
 from relais_platform.reporting.charts import bar_chart, line_chart, stacked_bar_chart
 from relais_platform.reporting.dashboards import services as dashboards
 from relais_platform.stock.orders.services import status_label
@@ -103,7 +104,8 @@ def relais() -> str:
             unit=_("j")),
     }
     return render_template("reporting/dashboard_relais.html", title=_("Tableau de bord du relais"),
-                           d=data, charts=charts, months=months, month_label=month_label)
+                           d=data, charts=charts, months=months, month_label=month_label,
+                           referrer_kind_label=referrers.kind_label)
 
 
 @bp.get("/coach")

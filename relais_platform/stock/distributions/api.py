@@ -11,15 +11,21 @@ from flask_login import current_user
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, paginate, pagination_headers
 from relais_platform.stock.blueprints import distributions_blp as blp
+from relais_platform.stock.distributions import handovers, recharges
 from relais_platform.stock.distributions import receipts as receipts_pdf
 from relais_platform.stock.distributions import services as distributions
-from relais_platform.stock.distributions.models import Distribution, Programme
+from relais_platform.stock.distributions.models import Distribution, Handover, Programme
 from relais_platform.stock.distributions.schemas import (
     CancelSchema,
     DistributionInSchema,
     DistributionListArgs,
     DistributionOutSchema,
+    HandoverInSchema,
+    HandoverOutSchema,
+    HandoverReceiptArgs,
     ReceiptArgs,
+    RechargeDueSchema,
+    RechargesDueArgs,
     WarrantyReturnSchema,
 )
 
@@ -96,3 +102,47 @@ class DistributionReceipt(MethodView):
         receipt = receipts_pdf.build(distribution, current_user.relais, args["lang"])
         return Response(receipts_pdf.render_pdf(receipt), mimetype="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{receipts_pdf.filename(distribution, args["lang"])}"'})
+
+
+@blp.route("/handovers")
+class Handovers(MethodView):
+    @api_access(*STAFF)
+    @blp.arguments(HandoverInSchema)
+    @blp.response(201, HandoverOutSchema)
+    def post(self, data: dict[str, Any]) -> Handover:
+        """Remettre plusieurs articles à une personne inscrite en une fois : tout ou rien
+        (une ligne refusée est nommée, `lines.1.serial`, et rien n'est écrit)."""
+        return handovers.record(data)
+
+
+@blp.route("/handovers/<int:handover_id>")
+class HandoverItem(MethodView):
+    @api_access(*STAFF)
+    @blp.response(200, HandoverOutSchema)
+    def get(self, handover_id: int) -> Handover:
+        """Une remise du relais, avec ses lignes."""
+        return handovers.get(handover_id)
+
+
+@blp.route("/handovers/<int:handover_id>/receipt")
+class HandoverReceipt(MethodView):
+    @api_access(*STAFF)
+    @blp.arguments(HandoverReceiptArgs, location="query")
+    @blp.response(200, content_type="application/pdf")
+    def get(self, args: dict[str, Any], handover_id: int) -> Response:
+        """Le reçu de la remise (PDF), dans la langue de la personne sauf `lang` choisi."""
+        handover = handovers.get(handover_id)
+        lang = args.get("lang") or receipts_pdf.person_language(handovers.language_of(handover))
+        receipt = receipts_pdf.build_handover(handover, current_user.relais, lang)
+        return Response(receipts_pdf.render_handover_pdf(receipt), mimetype="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="recu-remise-{handover.id}-{lang}.pdf"'})
+
+
+@blp.route("/recharges/due")
+class RechargesDue(MethodView):
+    @api_access(*STAFF)
+    @blp.arguments(RechargesDueArgs, location="query")
+    @blp.response(200, RechargeDueSchema(many=True))
+    def get(self, args: dict[str, Any]):
+        """Les personnes dont la dernière recharge expire dans `within_days` jours (téléphone, langue)."""
+        return recharges.due(args["within_days"])

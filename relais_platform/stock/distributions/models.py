@@ -34,6 +34,25 @@ class WarrantyOutcome(enum.StrEnum):
     DEFECTIVE = "defective"
 
 
+class Handover(PersonalData, CreatedAt, Model):
+    """One act of handing several items to a registered person (« remise »): each line is a
+    distribution pointing here, so every count built on distributions stays as it was."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[intpk]
+    beneficiary_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("beneficiaries.id"), index=True)
+    handed_on: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+
+    lines: Mapped[list[Distribution]] = relationship(
+        back_populates="handover", order_by="Distribution.id", lazy="selectin")
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.price_cents * line.quantity for line in self.lines if not line.is_cancelled)
+
+
 class Distribution(PersonalData, CreatedAt, Model):
     """What a beneficiary (or an anonymous person) received from a relais.
 
@@ -68,7 +87,9 @@ class Distribution(PersonalData, CreatedAt, Model):
     warranty_returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     warranty_outcome: Mapped[WarrantyOutcome | None] = enum_column(WarrantyOutcome, nullable=True)
     warranty_note: Mapped[str | None] = mapped_column(Text)
+    handover_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("handovers.id"), index=True)
 
+    handover: Mapped[Handover | None] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
     unit: Mapped[SerialUnit | None] = relationship(lazy="joined")
 
@@ -83,6 +104,7 @@ def _register_beneficiary_reference() -> None:
     register_reference(Distribution.beneficiary_id)
     # What the relais' staff typed about the hand-over of this person's device.
     register_free_text(Distribution.beneficiary_id, Distribution.cancel_reason, Distribution.warranty_note)
+    register_reference(Handover.beneficiary_id)
 
 
 _register_beneficiary_reference()

@@ -24,7 +24,7 @@ from flask import render_template
 from flask_babel import gettext as _
 
 from relais_platform.domain import ValidationFailed
-from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.distributions.models import Distribution, Handover
 from relais_platform.tenants.models import Relais
 
 RTL = frozenset({"ar", "fa"})
@@ -41,7 +41,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "valid_until": "Valable jusqu'au", "warranty_until": "Garantie jusqu'au", "relais": "Remis par",
         "contact": "Contact",
         "keep": "Conservez ce reçu : il vous sera demandé en cas de retour sous garantie.",
-        "cancelled": "ANNULÉ",
+        "cancelled": "ANNULÉ", "total": "Total",
     },
     "en": {
         "title": "Receipt", "number": "Receipt no.", "date": "Date", "product": "Product",
@@ -50,7 +50,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "valid_until": "Valid until", "warranty_until": "Warranty until", "relais": "Given by",
         "contact": "Contact",
         "keep": "Keep this receipt: you will need it for a return under warranty.",
-        "cancelled": "CANCELLED",
+        "cancelled": "CANCELLED", "total": "Total",
     },
     "ar": {
         "title": "إيصال استلام", "number": "رقم الإيصال", "date": "التاريخ", "product": "المنتج",
@@ -59,7 +59,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "valid_until": "صالح حتى", "warranty_until": "الضمان حتى", "relais": "سُلِّم من طرف",
         "contact": "الاتصال",
         "keep": "احتفظ بهذا الإيصال: ستحتاجه عند إرجاع الجهاز في إطار الضمان.",
-        "cancelled": "ملغى",
+        "cancelled": "ملغى", "total": "المجموع",
     },
     "uk": {
         "title": "Квитанція про отримання", "number": "Квитанція №", "date": "Дата", "product": "Товар",
@@ -68,7 +68,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "connect_refugees": "Connect Refugees", "valid_until": "Дійсно до", "warranty_until": "Гарантія до",
         "relais": "Видано", "contact": "Контакти",
         "keep": "Збережіть цю квитанцію: вона знадобиться для повернення за гарантією.",
-        "cancelled": "СКАСОВАНО",
+        "cancelled": "СКАСОВАНО", "total": "Разом",
     },
     # Dari (Afghan Persian), code "fa" in the API.
     "fa": {
@@ -78,7 +78,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "valid_until": "معتبر تا", "warranty_until": "ضمانت تا", "relais": "تحویل‌دهنده",
         "contact": "تماس",
         "keep": "این رسید را نگه دارید: برای بازگرداندن دستگاه در دوره ضمانت به آن نیاز دارید.",
-        "cancelled": "لغو شد",
+        "cancelled": "لغو شد", "total": "مجموع",
     },
 }
 LANGUAGES = tuple(TEXTS)
@@ -122,6 +122,55 @@ def build(distribution: Distribution, relais: Relais, lang: str) -> Receipt:
         serial=distribution.unit.serial if distribution.unit else None, price=price,
         valid_until=distribution.distributed_on + timedelta(days=validity) if validity else None,
     )
+
+
+# The registry's languages that have a receipt (Dari is "prs" there, "fa" here).
+PERSON_LANGUAGES = {"fr": "fr", "en": "en", "ar": "ar", "uk": "uk", "prs": "fa", "fa": "fa"}
+
+
+def person_language(language: object) -> str:
+    """The receipt language of a person's registered language; French otherwise."""
+    return PERSON_LANGUAGES.get(str(getattr(language, "value", language) or ""), "fr")
+
+
+@dataclass(frozen=True)
+class HandoverReceipt:
+    lang: str
+    texts: dict[str, str]
+    handover: Handover
+    relais: Relais
+    lines: list[Receipt]
+    total: str
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.lang in RTL else "ltr"
+
+    @property
+    def lang_tag(self) -> str:
+        return LANG_TAGS[self.lang]
+
+
+def build_handover(handover: Handover, relais: Relais, lang: str) -> HandoverReceipt:
+    """One receipt for the whole hand-over (cancelled lines left out)."""
+    texts = TEXTS[language(lang)]
+    lines = [build(line, relais, lang) for line in handover.lines if not line.is_cancelled]
+    total = handover.total_cents
+    return HandoverReceipt(
+        lang=lang, texts=texts, handover=handover, relais=relais, lines=lines,
+        total=texts["free"] if total == 0 else format_currency(
+            total / 100, "EUR", locale="en_GB" if lang == "en" else "fr_FR"))
+
+
+def render_handover_html(receipt: HandoverReceipt, *, web: bool = False) -> str:
+    return render_template("distributions/handover_receipt.html", receipt=receipt, r=receipt.texts, web=web,
+                           language_names=LANGUAGE_NAMES, lang_tags=LANG_TAGS)
+
+
+def render_handover_pdf(receipt: HandoverReceipt) -> bytes:
+    from weasyprint import CSS, HTML
+
+    return HTML(string=render_handover_html(receipt)).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))])
 
 
 def filename(distribution: Distribution, lang: str) -> str:

@@ -64,3 +64,60 @@ class WarrantyReturnSchema(Schema):
 
 class ReceiptArgs(Schema):
     lang = fields.String(load_default="fr", validate=validate.OneOf(LANGUAGES))
+
+
+class HandoverReceiptArgs(Schema):
+    lang = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+class HandoverLineInSchema(Schema):
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    quantity = fields.Integer(strict=True, load_default=1)
+    serial = fields.String(validate=validate.Length(max=32), allow_none=True, load_default=None)
+    price_cents = fields.Integer(strict=True, required=True)
+
+
+class HandoverInSchema(Schema):
+    beneficiary_id = fields.Integer(strict=True, required=True)
+    # Defaults to today; never in the future. The programme applies to every line.
+    date = fields.Date(load_default=None)
+    programme = fields.String(validate=validate.OneOf([p.value for p in Programme]),
+                              load_default=Programme.STANDARD.value)
+    lines = fields.List(fields.Nested(HandoverLineInSchema), required=True,
+                        validate=validate.Length(min=1, max=50))
+
+
+class HandoverLineOutSchema(Schema):
+    distribution_id = fields.Integer(attribute="id")
+    sku = fields.String(attribute="product.sku")
+    quantity = fields.Integer()
+    serial = fields.Function(lambda d: d.unit.serial if d.unit else None, allow_none=True)
+    price_cents = fields.Integer()
+    warranty_ends_on = fields.Date(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+
+
+class HandoverOutSchema(Schema):
+    id = fields.Integer()
+    beneficiary_id = fields.Integer()
+    date = fields.Date(attribute="handed_on")
+    total_cents = fields.Integer()
+    lines = fields.List(fields.Nested(HandoverLineOutSchema))
+
+
+class RechargesDueArgs(Schema):
+    within_days = fields.Integer(load_default=7, validate=validate.Range(min=0, max=90))
+
+
+class RechargeDueSchema(Schema):
+    beneficiary_id = fields.Integer(attribute="beneficiary.id")
+    first_name = fields.String(attribute="beneficiary.first_name")
+    last_name = fields.String(attribute="beneficiary.last_name")
+    phone = fields.String(attribute="beneficiary.phone", allow_none=True)
+    no_phone = fields.Boolean(attribute="beneficiary.no_phone")
+    language = fields.Function(lambda d: d.beneficiary.language.value if d.beneficiary.language else None,
+                               allow_none=True)
+    sku = fields.String()
+    product_name = fields.String()
+    recharged_on = fields.Date()
+    runs_out_on = fields.Date()

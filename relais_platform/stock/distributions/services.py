@@ -32,6 +32,7 @@ from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.stock.catalogue import services as catalogue
 from relais_platform.stock.catalogue.models import DEVICE_CATEGORIES, Product
+from relais_platform.stock.distributions import eligibility
 from relais_platform.stock.distributions.models import Distribution, Programme, WarrantyOutcome
 from relais_platform.stock.scope import bound_relais_id, local_today
 from relais_platform.stock.warehouse import ledger
@@ -62,7 +63,7 @@ def _reason(value: str | None, field: str = "reason") -> str:
     return text
 
 
-def _lock_unit(product: Product, serial: str, relais_id: int) -> SerialUnit:
+def lock_unit(product: Product, serial: str, relais_id: int) -> SerialUnit:
     """The unit, row-locked, if it is at this relais; 422 naming the serial otherwise."""
     unit = db.session.scalar(
         select(SerialUnit)
@@ -78,7 +79,7 @@ def _lock_unit(product: Product, serial: str, relais_id: int) -> SerialUnit:
     return unit
 
 
-def _clean(data: Mapping[str, Any], today: date) -> dict[str, Any]:
+def clean(data: Mapping[str, Any], today: date) -> dict[str, Any]:
     """Field checks that need no lock: 422 with every problem at once."""
     errors: dict[str, list[str]] = {}
     product = catalogue.product_by_sku(data.get("sku"))
@@ -119,27 +120,40 @@ def record(data: Mapping[str, Any]) -> Distribution:
     """Record a distribution; the relais' stock decreases in the same transaction."""
     relais_id = bound_relais_id()
     today = local_today()
-    values = _clean(data, today)
+    values = clean(data, today)
+    beneficiary = eligibility.locked_beneficiary(data.get("beneficiary_id"))
+    line = eligibility.Line("", values["product"], values["price_cents"], values["programme"])
+    eligibility.check(beneficiary, [line], values["day"])
+    unit = lock_unit(values["product"], values["serial"], relais_id) if values["serial"] else None
+    eligibility.start_connection(beneficiary, [line], values["day"])
+    distribution = write(relais_id, values, unit, beneficiary.id if beneficiary else None)
+    if beneficiary is not None:
+        registry.touch([beneficiary.id], seen_at(values["day"], today))
+    return distribution
+
+
+def seen_at(day: date, today: date) -> datetime:
+    """When the person was last seen: now, or midday of a backdated hand-over."""
+    return utcnow() if day == today else datetime.combine(day, time(12), tzinfo=ZoneInfo(
+        current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+
+
+def write(relais_id: int, values: Mapping[str, Any], unit: SerialUnit | None, beneficiary_id: int | None,
+          handover_id: int | None = None) -> Distribution:
+    """Write one checked line: the distribution, its stock movement, its unit's status."""
     product: Product = values["product"]
-    beneficiary_id = data.get("beneficiary_id")
-    if beneficiary_id is not None:
-        try:
-            registry.get(beneficiary_id)
-        except NotFound:
-            # Another relais' person and nobody read alike.
-            raise ValidationFailed.field("beneficiary_id", _("Bénéficiaire introuvable.")) from None
-    unit = _lock_unit(product, values["serial"], relais_id) if values["serial"] else None
     months = warranty_months(product)
     day: date = values["day"]
     distribution = Distribution(
         relais_id=relais_id,
         product=product,
         quantity=values["quantity"],
-        unit_id=unit.id if unit else None,
+        unit=unit,
         price_cents=values["price_cents"],
         programme=values["programme"],
         distributed_on=day,
         beneficiary_id=beneficiary_id,
+        handover_id=handover_id,
         warranty_ends_on=day + relativedelta(months=months) if months else None,
         recorded_by_id=current_actor_id(),
     )
@@ -151,13 +165,10 @@ def record(data: Mapping[str, Any]) -> Distribution:
         ledger.set_unit_status(unit, UnitStatus.DISTRIBUTED, keep_relais=True,
                                note=f"distribution {distribution.id}")
         unit.warranty_ends_on = distribution.warranty_ends_on
-    if beneficiary_id is not None:
-        seen = utcnow() if day == today else datetime.combine(day, time(12), tzinfo=ZoneInfo(
-            current_app.config["BABEL_DEFAULT_TIMEZONE"]))
-        registry.touch([beneficiary_id], seen)
     audit.record("distribution_recorded", target=distribution,
                  details={"product_id": product.id, "quantity": values["quantity"],
-                          "unit_id": distribution.unit_id, "beneficiary_id": beneficiary_id})
+                          "unit_id": distribution.unit_id, "beneficiary_id": beneficiary_id,
+                          "handover_id": handover_id})
     return distribution
 
 
@@ -195,6 +206,9 @@ def cancel(distribution_id: int, reason: str | None) -> Distribution:
         unit.warranty_ends_on = None
     distribution.cancelled_at = utcnow()
     distribution.cancel_reason = reason
+    if distribution.beneficiary_id is not None and eligibility.is_connection(distribution.product):
+        db.session.flush()
+        eligibility.recompute_connection(distribution.beneficiary_id)
     audit.record("distribution_cancelled", target=distribution,
                  details={"product_id": distribution.product_id, "quantity": distribution.quantity,
                           "unit_id": distribution.unit_id})
