@@ -17,7 +17,8 @@ from relais_platform.imports.schemas import UPLOAD_BODY, ImportSchema
 from relais_platform.tabular.writer import CSV_MIMETYPE, XLSX_MIMETYPE
 from relais_platform.tenants.schemas import error_responses
 
-blp = Blueprint("imports", __name__, description="Imports (relais, utilisateurs, bénéficiaires, stock, catalogue)")
+blp = Blueprint("imports_api", __name__,
+                description="Imports (relais, utilisateurs, bénéficiaires, stock, catalogue)")
 
 IMPORTERS = (Role.NATIONAL, Role.RELAIS_ADMIN)
 

@@ -64,14 +64,17 @@ def _check_role(actor: User, cls: type[Importer]) -> None:
         raise Forbidden(_("Votre rôle ne permet pas cet import."))
 
 
+def _meanings(columns: tuple[Column, ...]) -> list[str]:
+    return [("" if c.required else _("(facultatif) ")) + str(c.meaning) for c in columns]
+
+
 def template(kind: str, fmt: str, actor: User) -> bytes:
     """The expected columns, their meaning (second row) and one example row."""
     cls = importer_class(kind)
     _check_role(actor, cls)
     columns = cls.columns_for(actor.role)
-    meanings = [("" if c.required else _("(facultatif) ")) + str(c.meaning) for c in columns]
     return table_bytes(fmt, [c.name for c in columns],
-                       [meanings, [c.example for c in columns]], title=kind)
+                       [_meanings(columns), [c.example for c in columns]], title=kind)
 
 
 def _open(data: bytes, cls: type[Importer], role: Role) -> Table:
@@ -84,10 +87,11 @@ def _open(data: bytes, cls: type[Importer], role: Role) -> Table:
     )
 
 
-def _table_rows(table: Table) -> Iterator[Row]:
+def _table_rows(table: Table, columns: tuple[Column, ...]) -> Iterator[Row]:
     """Data rows, without the "meaning" row a filled-in template may still carry."""
+    meanings = {c.name: m for c, m in zip(columns, _meanings(columns), strict=True)}
     for row in table.rows():
-        if row.number == 2 and any(str(v).startswith(_("(facultatif) ")) for v in row.values.values()):
+        if row.number == 2 and all(meanings.get(k) == v for k, v in row.values.items()):
             continue
         yield row
 
@@ -207,7 +211,7 @@ def run_check(import_id: int) -> None:
     count = 0
     try:
         table = _open(run.content, cls, context.actor.role)
-        for read, batch in _batches(_table_rows(table), problems):
+        for read, batch in _batches(_table_rows(table, cls.columns_for(context.actor.role)), problems):
             count += read
             importer.check_batch(batch)
             for row in batch[: max(0, PREVIEW_ROWS - len(preview["rows"]))]:
@@ -242,7 +246,7 @@ def run_apply(import_id: int) -> None:
     try:
         importer.begin()
         done = 0
-        for read, batch in _batches(_table_rows(_open(run.content, cls, role)), problems):
+        for read, batch in _batches(_table_rows(_open(run.content, cls, role), cls.columns_for(role)), problems):
             records = importer.check_batch(batch)
             if problems.errors:
                 break

@@ -25,6 +25,9 @@ _XLSX_MAGIC = b"PK\x03\x04"
 # Word, old Excel, PDF, images: clearly not a table of text.
 _BINARY_MAGICS = (b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
 _SAMPLE = 64 * 1024
+# A cell longer than MAX_CELL_CHARS is reported with its column, which needs the CSV module to
+# read it first (its own limit, 128 KiB, would stop the reading of the whole file).
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
 
 
 class TableError(Exception):
