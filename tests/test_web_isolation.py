@@ -167,6 +167,9 @@ WORLD_ROUTES = [
     ("GET", "/rapports/exports/{export}/fichier", None),
     ("GET", "/rapports/bilan?year=2026&relais_id={a}", None),
     ("POST", "/rapports/bilan/export", {"year": "2026", "format": "csv", "relais_id": "{a}"}),
+    # imports
+    ("GET", "/imports/{upload}", None),
+    ("POST", "/imports/{upload}/apply", {}),
 ]
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
@@ -177,7 +180,8 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",
                 "{record}": "<int:record_id>", "{step}": "<int:step_id>",
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
-                "{event}": "<int:event_id>", "{export}": "<int:export_id>"}
+                "{event}": "<int:event_id>", "{export}": "<int:export_id>",
+                "{upload}": "<int:import_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -210,7 +214,7 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
     ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
-           "export": w.export}
+           "export": w.export, "upload": w.upload}
     if missing:
         ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
     return ids

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -15,7 +15,6 @@ from sqlalchemy import Select, func, select
 from relais_platform.accounts.models import Role
 from relais_platform.domain import DomainError
 from relais_platform.extensions import csrf, db
-from relais_platform.tabular.http import wants_every_row
 
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -52,21 +51,11 @@ class PaginationArgs(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-def paginate(stmt: Select, page: int, per_page: int) -> tuple[Iterable[Any], int]:
-    """One page of `stmt` and the total count (two queries, whatever the table size).
-
-    For a CSV/XLSX export (`tabular.http.exportable`): every row, fetched in batches as the
-    file streams, and no count.
-    """
-    if wants_every_row():
-        return _every_row(stmt), 0
+def paginate(stmt: Select, page: int, per_page: int) -> tuple[list[Any], int]:
+    """One page of `stmt` and the total count (two queries, whatever the table size)."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return items, total or 0
-
-
-def _every_row(stmt: Select) -> Iterator[Any]:
-    yield from db.session.scalars(stmt.execution_options(yield_per=500))
 
 
 def pagination_headers(total: int, page: int, per_page: int) -> dict[str, str]:

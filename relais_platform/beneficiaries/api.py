@@ -38,10 +38,16 @@ from relais_platform.beneficiaries.schemas import (
     ProgressSchema,
     SearchArgs,
 )
+from relais_platform.tabular.http import exportable
 
 blp = Blueprint("beneficiaries_api", __name__, description="Bénéficiaires et accompagnement (relais)")
 
 STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
+
+
+def audit_export(filters: dict[str, str]) -> None:
+    """A download of the registry is an export of personal data: audited (filters, no names)."""
+    audit.record("beneficiaries_exported", target_type="beneficiaries", details={"filters": filters})
 ADMIN = (Role.RELAIS_ADMIN,)
 
 
@@ -50,6 +56,7 @@ class Beneficiaries(MethodView):
     @api_access(*STAFF)
     @blp.arguments(SearchArgs, location="query")
     @blp.response(200, BeneficiarySchema(many=True), headers=PAGINATION_HEADERS)
+    @exportable(BeneficiarySchema, "beneficiaires", on_export=audit_export)
     def get(self, args: dict[str, Any]):
         """Rechercher par nom (sans accents ni casse, fautes tolérées) ; paginé, journalisé."""
         page, per_page = args["page"], args["per_page"]
@@ -163,6 +170,7 @@ class Accompaniments(MethodView):
     @api_access(*STAFF)
     @blp.arguments(AccompanimentListArgs, location="query")
     @blp.response(200, AccompanimentSchema(many=True), headers=PAGINATION_HEADERS)
+    @exportable(AccompanimentSchema, "accompagnement")
     def get(self, args: dict[str, Any]):
         """Séances d'accompagnement, les plus récentes d'abord."""
         page, per_page = args["page"], args["per_page"]

@@ -24,7 +24,7 @@ from sqlalchemy import (
     String,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk
 
@@ -58,7 +58,7 @@ class ImportRun(CreatedAt, Model):
     status: Mapped[ImportStatus] = enum_column(ImportStatus, default=ImportStatus.CHECKING)
     filename: Mapped[str] = mapped_column(String(200))
     # The uploaded file, read by the check and apply jobs; emptied once applied.
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     valid_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -2,9 +2,9 @@
 
 `@exportable(Schema, "name")` goes right above the endpoint function (below
 `@blp.response`). Without `format=csv|xlsx` (or an `Accept: text/csv` / XLSX header) the
-endpoint answers its JSON as before. With it, `api.paginate` returns every row of the
-filtered query instead of a page (`wants_every_row`), and the rows are dumped through the
-same schema as the JSON, flattened, and streamed as a file.
+endpoint answers its JSON as before. With it, the endpoint is called page after page
+(its own filters and scope, `EXPORT_PAGE` rows at a time) while the file streams, and the
+rows are dumped through the same schema as the JSON, then flattened.
 """
 
 from __future__ import annotations
@@ -14,20 +14,22 @@ from datetime import date
 from functools import wraps
 from typing import Any
 
-from flask import Response, g, request, stream_with_context
+from flask import Response, request, stream_with_context
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from relais_platform.tabular.writer import CSV_MIMETYPE, FORMATS, XLSX_MIMETYPE, csv_chunks, xlsx_chunks
 
-_EVERY_ROW = "export_every_row"
+EXPORT_PAGE = 1_000
 
 
 class ExportFormatArgs(Schema):
     format = fields.String(
         validate=validate.OneOf(FORMATS),
-        metadata={"description": "csv ou xlsx : la liste entière (filtres appliqués) en fichier ; "
-                                 "sans ce paramètre, la page en JSON."},
+        metadata={"description": "csv ou xlsx (ou l'en-tête Accept: text/csv ou le type XLSX) : "
+                                 "la liste entière, filtres appliqués, en fichier téléchargé "
+                                 "(text/csv ; application/vnd.openxmlformats-officedocument."
+                                 "spreadsheetml.sheet). Sans ce paramètre : la page en JSON."},
     )
 
 
@@ -43,10 +45,6 @@ def requested_format() -> str | None:
     return {"text/csv": "csv", XLSX_MIMETYPE: "xlsx"}.get(best)
 
 
-def wants_every_row() -> bool:
-    return bool(g.get(_EVERY_ROW))
-
-
 def _columns(schema: Schema) -> list[tuple[str, fields.Field]]:
     return [(f.data_key or name, f) for name, f in schema.fields.items() if not f.load_only]
 
@@ -57,10 +55,10 @@ def _nested_schema(field: fields.Field) -> Schema | None:
     return None
 
 
-def flatten(schema: Schema, items: Iterable[Any], explode: str | None = None
-            ) -> tuple[list[str], Iterator[list[Any]]]:
-    """Header and rows of the dumped items; `explode` names a list of lines to give one row
-    each (an order with its lines), the parent's columns repeated."""
+def flattener(schema: Schema, explode: str | None = None
+              ) -> tuple[list[str], Callable[[Any], list[list[Any]]]]:
+    """The header, and the rows of one item dumped through the schema; `explode` names a list
+    of lines to give one row each (an order with its lines), the parent's columns repeated."""
     columns = [name for name, _ in _columns(schema) if name != explode]
     child_columns: list[str] = []
     if explode:
@@ -75,18 +73,15 @@ def flatten(schema: Schema, items: Iterable[Any], explode: str | None = None
             return " | ".join(cell(item) for item in value)
         return value
 
-    def rows() -> Iterator[list[Any]]:
-        for item in items:
-            data = schema.dump(item)
-            base = [cell(data.get(name)) for name in columns]
-            if not explode:
-                yield base
-                continue
-            lines = data.get(explode) or [{}]
-            for line in lines:
-                yield base + [cell(line.get(name)) for name in child_columns]
+    def rows(item: Any) -> list[list[Any]]:
+        data = schema.dump(item)
+        base = [cell(data.get(name)) for name in columns]
+        if not explode:
+            return [base]
+        return [base + [cell(line.get(name)) for name in child_columns]
+                for line in (data.get(explode) or [{}])]
 
-    return header, rows()
+    return header, rows
 
 
 def download(fmt: str, name: str, header: list[str], rows: Iterable[list[Any]]) -> Response:
@@ -106,8 +101,11 @@ def download(fmt: str, name: str, header: list[str], rows: Iterable[list[Any]]) 
     )
 
 
-_EXPORT_CONTENT = {CSV_MIMETYPE.split(";")[0]: {"schema": {"type": "string"}},
-                   XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}
+def _items(result: Any) -> list[Any]:
+    """The rows of what an endpoint returns: a list, (list, headers), or one object."""
+    if isinstance(result, tuple):
+        result = result[0]
+    return list(result) if isinstance(result, list | tuple) else [result]
 
 
 def exportable(
@@ -126,17 +124,33 @@ def exportable(
             fmt = requested_format()
             if fmt is None:
                 return view(*args, **kwargs)
-            g.setdefault(_EVERY_ROW, True)
-            result = view(*args, **kwargs)
-            items = result[0] if isinstance(result, tuple) else result
+            query = next((a for a in args if isinstance(a, dict) and {"page", "per_page"} <= set(a)), None)
+            if query is not None:
+                query.update(page=1, per_page=EXPORT_PAGE)
+            header, rows_of = flattener(schema(), explode)
+            # The first page now, dumped before the request commits (which expires the objects):
+            # a refusal (404, 403, 422) is still an HTTP answer.
+            first = _items(view(*args, **kwargs))
+            first_rows = [row for item in first for row in rows_of(item)]
             if on_export is not None:
                 on_export({k: v for k, v in request.args.items() if k not in ("format", "page", "per_page")})
-            header, rows = flatten(schema(), items, explode)
-            return download(fmt, name, header, rows)
 
+            def every_row() -> Iterator[list[Any]]:
+                yield from first_rows
+                count = len(first)
+                while query is not None and count == EXPORT_PAGE:
+                    query["page"] += 1
+                    items = _items(view(*args, **kwargs))
+                    count = len(items)
+                    for item in items:
+                        yield from rows_of(item)
+
+            return download(fmt, name, header, every_row())
+
+        # Documented as one more query parameter (the JSON response's own doc is left as is:
+        # a second content type given here would replace it in the generated document).
         wrapped._apidoc = {  # type: ignore[attr-defined]
             "arguments": {"parameters": [{"in": "query", "required": False, "schema": ExportFormatArgs}]},
-            "manual_doc": {"responses": {"200": {"content": _EXPORT_CONTENT}}},
         }
         return wrapped
 
