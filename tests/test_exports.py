@@ -133,3 +133,28 @@ def test_openapi_documents_the_format(client):
     assert "format" in {p["name"] for p in operation["parameters"]}
     assert {"page", "per_page"} <= {p["name"] for p in operation["parameters"]}
     assert list(operation["responses"]["200"]["content"]) == ["application/json"]
+
+
+@pytest.mark.parametrize(("page", "who", "endpoint"), [
+    ("/", "national", "/api/v1/relais?"), ("/relais/{b}", "admin_b", "/api/v1/relais/{b}/users?"),
+    ("/stock/orders", "admin_b", "/api/v1/orders?"), ("/stock/national", "national", "/api/v1/stock?"),
+    ("/stock/inventory", "worker_b", "/api/v1/inventory?"),
+    ("/stock/inventory", "worker_b", "/api/v1/inventory/movements?"),
+    ("/distributions/", "worker_b", "/api/v1/distributions?"),
+    ("/distributions/national", "national", "/api/v1/network-stock?"),
+    ("/beneficiaires/?q=Bert", "worker_b", "/api/v1/beneficiaries?"),
+    ("/beneficiaires/accompagnement", "worker_b", "/api/v1/accompaniments?"),
+    ("/rapports/evenements", "admin_b", "/api/v1/events?"),
+    ("/stock/catalogue", "national", "/api/v1/products?"),
+    ("/training/", "worker_b", "/api/v1/training/sessions?"),
+])
+def test_list_pages_link_their_downloads(app, w, page, who, endpoint):
+    from tests.isolation_world import browser
+
+    client = browser(app, w.session_ids[who])
+    response = client.get(page.format(b=w.b), follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert endpoint.format(b=w.b) in text and "format=xlsx" in text, page
+    if "q=Bert" in page:
+        assert "q=Bert" in text.split("/api/v1/beneficiaries?")[1][:80]

@@ -12,6 +12,7 @@ nothing), the check and the apply running as RQ jobs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
@@ -31,6 +32,8 @@ from relais_platform.orm import utcnow
 from relais_platform.tabular.reader import Row, Table, TableError, open_table
 from relais_platform.tabular.writer import table_bytes
 from relais_platform.tenants.models import Relais
+
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 5_000
 PREVIEW_ROWS = 20
@@ -261,6 +264,10 @@ def run_apply(import_id: int) -> None:
     except DomainError as exc:
         detail = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.errors.items())
         problems.error(0, "", f"{exc.message} {detail}".strip())
+    except Exception:
+        # Recorded as failed (nothing written) rather than left "applying" for ever.
+        log.exception("import %s failed", import_id)
+        problems.error(0, "", _("Erreur inattendue : rien n'a été enregistré. L'équipe technique est prévenue."))
     if problems.errors:
         db.session.rollback()
         run = db.session.get(ImportRun, import_id)

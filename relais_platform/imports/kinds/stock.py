@@ -124,9 +124,9 @@ class SerialsImporter(_SerialRows):
     def write_batch(self, records: list[Any]) -> None:
         for product_id, serial in records:
             self.pending[product_id].append(serial)
-        for product_id, serials in self.pending.items():
-            if len(serials) >= MAX_SERIALS_PER_RECEIPT:
-                self._receive(product_id)
+        for product_id in [pid for pid, serials in self.pending.items()
+                           if len(serials) >= MAX_SERIALS_PER_RECEIPT]:
+            self._receive(product_id)
 
     def _receive(self, product_id: int) -> None:
         serials = self.pending.pop(product_id, [])
