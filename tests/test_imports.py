@@ -118,7 +118,8 @@ def test_national_loads_450_relais_sees_bad_sirets_fixes_and_applies(app, client
     report = checked(app, client, world.national, "relais", relais_rows(450, bad={10, 200, 449}))
     assert report["status"] == "invalid"
     assert report["rows"] == 450 and report["valid_rows"] == 447
-    assert [(e["row"], e["column"]) for e in report["errors"]] == [(12, "siret"), (202, "siret"), (451, "siret")]
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [
+        (12, "siret"), (202, "siret"), (451, "siret")]
     assert "SIRET" in report["errors"][0]["message"]
     assert count(Relais) == before  # nothing written by the check
     assert client.post(f"/api/v1/imports/{report['id']}/apply", headers=world.national).status_code == 409
@@ -157,7 +158,8 @@ def test_relais_admin_invites_its_team(app, client, world):
     content = "email,name,role\nnina@exemple.fr,Nina,relais_worker\nomar@exemple.fr,Omar,chef\n"
     report = checked(app, client, world.admin_a, "users", content)
     assert report["status"] == "invalid" and report["errors"][0]["column"] == "role"
-    report = checked(app, client, world.admin_a, "users", "email,name,role\nnina@exemple.fr,Nina,relais_worker\n")
+    content = "email,name,role\nnina@exemple.fr,Nina,relais_worker\n"
+    report = checked(app, client, world.admin_a, "users", content)
     done = applied(app, client, world.admin_a, report["id"])
     assert done["created"] == 1, (done["status"], done["errors"], done["rows"])
     with as_national():
@@ -171,7 +173,7 @@ def test_national_invites_users_of_any_relais_by_siret(app, client, world):
                "max@exemple.fr;Max;relais_worker;00000000000000\n")
     report = checked(app, client, world.national, "users", content)
     assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "relais_siret")]
-    report = checked(app, client, world.national, "users", content.splitlines()[0] + "\n" + content.splitlines()[1])
+    report = checked(app, client, world.national, "users", "\n".join(content.splitlines()[:2]))
     assert applied(app, client, world.national, report["id"])["status"] == "applied"
     with as_national():
         assert db.session.scalar(select(User.relais_id).where(User.email == "lea@exemple.fr")) == world.b
@@ -231,7 +233,8 @@ def test_serials_received_into_national_stock(app, client, world):
     content = "sku;serial\n" + "\n".join(f"SIM-TEST;{iccid(i)}" for i in range(300))
     bad = content + f"\nSIM-TEST;{iccid(1)}\nSIM-TEST;8933011234\nNOPE;{iccid(9999)}\n"
     report = checked(app, client, world.national, "serials", bad)
-    assert [(e["row"], e["column"]) for e in report["errors"]] == [(302, "serial"), (303, "serial"), (304, "sku")]
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [
+        (302, "serial"), (303, "serial"), (304, "sku")]
     report = checked(app, client, world.national, "serials", content)
     assert applied(app, client, world.national, report["id"])["created"] == 300
     with as_national():
@@ -336,7 +339,8 @@ def test_apply_fails_whole_when_the_platform_changed_since_the_check(app, client
 
 
 def test_imports_belong_to_their_uploaders_scope(app, client, world):
-    report = checked(app, client, world.admin_a, "users", "email,name,role\nzoe@exemple.fr,Zoé,relais_worker\n")
+    content = "email,name,role\nzoe@exemple.fr,Zoé,relais_worker\n"
+    report = checked(app, client, world.admin_a, "users", content)
     url = f"/api/v1/imports/{report['id']}"
     for headers in (world.admin_b, world.national):
         assert client.get(url, headers=headers).status_code == 404

@@ -46,8 +46,10 @@ STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
 
 
 def audit_export(filters: dict[str, str]) -> None:
-    """A download of the registry is an export of personal data: audited (filters, no names)."""
-    audit.record("beneficiaries_exported", target_type="beneficiaries", details={"filters": filters})
+    """A download of the registry is an export of personal data: audited with the names of
+    the filters used, never their values (a query is a person's name)."""
+    audit.record("beneficiaries_exported", target_type="beneficiaries",
+                 details={"format": request.args.get("format") or "accept", "filters": sorted(filters)})
 ADMIN = (Role.RELAIS_ADMIN,)
 
 

@@ -27,7 +27,8 @@ UPLOAD_BODY = {
 
 
 class ProblemSchema(Schema):
-    row = fields.Integer(allow_none=True, metadata={"description": "Ligne du tableur (l'en-tête est la ligne 1)."})
+    row = fields.Integer(allow_none=True,
+                         metadata={"description": "Ligne du tableur (l'en-tête est la ligne 1)."})
     column = fields.String(allow_none=True)
     message = fields.String()
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from relais_platform import jobs
 from relais_platform.accounts.models import Role, User
@@ -131,7 +131,7 @@ def visible_imports(actor: User) -> Select[tuple[ImportRun]]:
         return stmt.where(ImportRun.relais_id.is_(None))
     if actor.role == Role.RELAIS_ADMIN:
         return stmt.where(ImportRun.relais_id == actor.relais_id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def recent_imports(actor: User) -> list[ImportRun]:
@@ -152,7 +152,7 @@ def progress_key(import_id: int) -> str:
 def progress_of(run: ImportRun) -> int:
     if run.status == ImportStatus.APPLYING:
         value = jobs.redis_connection().get(progress_key(run.id))
-        return int(value) if value else run.progress
+        return int(str(value, "ascii")) if isinstance(value, bytes) else run.progress
     return run.progress
 
 
@@ -244,12 +244,13 @@ def run_apply(import_id: int) -> None:
     role = context.actor.role
     total = max(run.rows, 1)
     problems = Problems()
-    importer = cls(context, problems)
+    importer = cls(context, problems, applying=True)
     redis = jobs.redis_connection()
     try:
         importer.begin()
         done = 0
-        for read, batch in _batches(_table_rows(_open(run.content, cls, role), cls.columns_for(role)), problems):
+        rows = _table_rows(_open(run.content, cls, role), cls.columns_for(role))
+        for read, batch in _batches(rows, problems):
             records = importer.check_batch(batch)
             if problems.errors:
                 break
@@ -267,7 +268,8 @@ def run_apply(import_id: int) -> None:
     except Exception:
         # Recorded as failed (nothing written) rather than left "applying" for ever.
         log.exception("import %s failed", import_id)
-        problems.error(0, "", _("Erreur inattendue : rien n'a été enregistré. L'équipe technique est prévenue."))
+        problems.error(0, "", _("Erreur inattendue : rien n'a été enregistré. "
+                                 "L'équipe technique est prévenue."))
     if problems.errors:
         db.session.rollback()
         run = db.session.get(ImportRun, import_id)

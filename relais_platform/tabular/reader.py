@@ -67,7 +67,8 @@ def detect_format(data: bytes) -> str:
         # The sample may end inside a multi-byte character: ignore at most its last 3 bytes.
         sample.decode("utf-8") if len(data) <= _SAMPLE else sample[:-3].decode("utf-8", "strict")
     except UnicodeDecodeError as exc:
-        raise TableError(_("Le fichier CSV doit être encodé en UTF-8 (enregistrez-le en « CSV UTF-8 »).")) from exc
+        raise TableError(_(
+            "Le fichier CSV doit être encodé en UTF-8 (enregistrez-le en « CSV UTF-8 »).")) from exc
     return "csv"
 
 

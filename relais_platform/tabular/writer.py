@@ -67,7 +67,9 @@ def _xlsx_value(value: Any) -> Any:
     return value
 
 
-def xlsx_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Export") -> Iterator[bytes]:
+def xlsx_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Export"
+) -> Iterator[bytes]:
     """The table as an XLSX workbook, written row by row to a temporary file, then streamed."""
     from openpyxl import Workbook
 
@@ -83,7 +85,9 @@ def xlsx_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str
             yield chunk
 
 
-def table_bytes(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Export") -> bytes:
+def table_bytes(
+    fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Export"
+) -> bytes:
     """A small table as one document (templates, tests)."""
     if fmt == "csv":
         return "".join(csv_chunks(header, rows)).encode("utf-8")

@@ -91,9 +91,11 @@ class Importer:
     roles: ClassVar[frozenset[Role]]
     columns: ClassVar[tuple[Column, ...]]
 
-    def __init__(self, context: Context, problems: Problems):
+    def __init__(self, context: Context, problems: Problems, *, applying: bool = False):
         self.context = context
         self.problems = problems
+        # During the apply, a check the writing service makes again anyway may be skipped.
+        self.applying = applying
         self.created = 0
         self.updated = 0
         self.skipped = 0

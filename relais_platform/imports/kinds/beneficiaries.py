@@ -96,7 +96,8 @@ class BeneficiariesImporter(Importer):
                required=False),
         Column("housing", _l("Logement : %(values)s.", values=_choices(Housing)), "hosted", required=False),
         Column("banked", _l("Bancarisation : %(values)s.", values=_choices(Banked)), "yes", required=False),
-        Column("nationality", _l("Nationalité (groupe seulement) : %(values)s.", values=_choices(Nationality)),
+        Column("nationality",
+               _l("Nationalité (groupe seulement) : %(values)s.", values=_choices(Nationality)),
                "outside_eu", required=False),
         Column("referrer", _l("Structure orienteuse."), "Pôle emploi Bordeaux", required=False),
         Column("note", _l("Note factuelle, visible du relais seulement."), "", required=False),
@@ -120,7 +121,8 @@ class BeneficiariesImporter(Importer):
         self.has_registry = False
 
     def begin(self) -> None:
-        self.has_registry = bool(db.session.scalar(select(exists().where(Beneficiary.anonymised_at.is_(None)))))
+        registered = exists().where(Beneficiary.anonymised_at.is_(None))
+        self.has_registry = bool(db.session.scalar(select(registered)))
         if self.has_registry:
             for statement in REGISTRY_KEYS_SQL:
                 db.session.execute(statement)
@@ -138,7 +140,8 @@ class BeneficiariesImporter(Importer):
                 year = data["birth_year"]
                 data["birth_year"] = parse_int(year) if year else None
                 if year and data["birth_year"] is None:
-                    self.problems.error(row.number, "birth_year", _("Année de naissance attendue (ex. 1987)."))
+                    self.problems.error(row.number, "birth_year",
+                                        _("Année de naissance attendue (ex. 1987)."))
                     ok = False
             no_phone = parse_bool(row.get("no_phone"))
             if no_phone is None:

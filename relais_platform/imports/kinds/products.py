@@ -39,13 +39,16 @@ class ProductsImporter(Importer):
     label = _l("Catalogue des produits")
     roles = NATIONAL_ONLY
     columns = (
-        Column("sku", _l("Référence unique (A-Z, 0-9, tiret, souligné) ; une référence existante est mise à jour."),
+        Column("sku", _l("Référence unique (A-Z, 0-9, tiret, souligné) ; "
+                          "une référence existante est mise à jour."),
                "RECH-INTER-30J"),
         Column("name", _l("Nom du produit."), "Recharge Internationale 30 jours"),
-        Column("category", _l("Catégorie : %(values)s.", values=", ".join(c.value for c in Category)), "recharge"),
+        Column("category", _l("Catégorie : %(values)s.", values=", ".join(c.value for c in Category)),
+               "recharge"),
         Column("dimension", _l("Dimension : connexion ou equipement."), "connexion"),
         Column("serialized", _l("oui si le produit est suivi à l'unité."), "non", required=False),
-        Column("serial_kind", _l("Type de numéro : %(values)s.", values=", ".join(k.value for k in SerialKind)),
+        Column("serial_kind",
+               _l("Type de numéro : %(values)s.", values=", ".join(k.value for k in SerialKind)),
                "", required=False),
         Column("unit_price", _l("Prix payé par le relais, en euros."), "5"),
         Column("max_resale_price", _l("Prix maximum de revente au bénéficiaire, en euros."), "5"),
@@ -72,7 +75,7 @@ class ProductsImporter(Importer):
                     self.problems.error(row.number, name, _("oui ou non attendu."))
                     ok = False
                 data[name] = value
-            for column, field in (("unit_price", "unit_price_cents"), ("max_resale_price", "max_resale_price_cents")):
+            for field, column in FIELD_COLUMNS.items():
                 data[field] = _cents(row.get(column))
             for name in ("validity_days", "warranty_months"):
                 data[name] = parse_int(row.get(name)) if row.get(name) else None
@@ -86,7 +89,8 @@ class ProductsImporter(Importer):
                 self.problems.field_errors(row.number, exc, FIELD_COLUMNS)
                 continue
             if cleaned["sku"] in self.skus:
-                self.problems.error(row.number, "sku", _("Cette référence figure plusieurs fois dans le fichier."))
+                self.problems.error(row.number, "sku",
+                                    _("Cette référence figure plusieurs fois dans le fichier."))
                 continue
             self.skus.add(cleaned["sku"])
             if ok:

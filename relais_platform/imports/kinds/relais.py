@@ -36,7 +36,8 @@ class RelaisImporter(Importer):
         Column("address", _l("Adresse (facultatif)."), "4 rue Claude Bonnier", required=False),
         Column("postcode", _l("Code postal (5 chiffres)."), "33000"),
         Column("city", _l("Commune."), "Bordeaux"),
-        Column("dimensions", _l("Dimensions séparées par des virgules : connexion, equipement, accompagnement."),
+        Column("dimensions",
+               _l("Dimensions séparées par des virgules : connexion, equipement, accompagnement."),
                "connexion, equipement"),
         Column("referent_name", _l("Nom du ou de la référente, invitée comme administratrice du relais."),
                "Claire Martin"),
@@ -83,7 +84,8 @@ class RelaisImporter(Importer):
                 self.problems.error(row.number, "siret", _("Ce SIRET figure plusieurs fois dans le fichier."))
                 ok = False
             if cleaned["contact_email"] in taken_emails:
-                self.problems.error(row.number, "referent_email", _("Cette adresse e-mail est déjà utilisée."))
+                self.problems.error(row.number, "referent_email",
+                                    _("Cette adresse e-mail est déjà utilisée."))
                 ok = False
             elif cleaned["contact_email"] in self.emails:
                 self.problems.error(row.number, "referent_email",
@@ -99,5 +101,6 @@ class RelaisImporter(Importer):
         for data in records:
             fields = {k: v for k, v in data.items() if k != "departement"}
             relais = tenants.create_relais(fields)
-            tenants.invite_first_admin(relais, data["contact_email"], data["contact_name"], self.context.actor)
+            tenants.invite_first_admin(relais, data["contact_email"], data["contact_name"],
+                                       self.context.actor)
             self.created += 1

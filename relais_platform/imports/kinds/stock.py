@@ -58,7 +58,7 @@ class _SerialRows(Importer):
         return self.products[key]
 
     def check_serial(self, row: Row, product: Product) -> str | None:
-        kind = SerialKind(product.serial_kind)
+        kind = SerialKind(str(product.serial_kind))
         serial = normalize(kind, row.get("serial"))
         problem = serial_problem(kind, serial)
         if problem:
@@ -89,7 +89,8 @@ class SerialsImporter(_SerialRows):
     roles = NATIONAL_ONLY
     columns = (
         Column("sku", _l("Référence du produit suivi à l'unité."), "SIM-SOLIDAIRE"),
-        Column("serial", _l("ICCID (19-20 chiffres, commence par 89), IMEI (15 chiffres) ou numéro de série."),
+        Column("serial",
+               _l("ICCID (19-20 chiffres, commence par 89), IMEI (15 chiffres) ou numéro de série."),
                "89330123456789012344"),
     )
 
@@ -107,12 +108,14 @@ class SerialsImporter(_SerialRows):
                 self.problems.error(row.number, "sku", _("Référence inconnue : %(sku)s.", sku=row.get("sku")))
                 continue
             if not product.serialized:
-                self.problems.error(row.number, "sku", _("%(sku)s n'est pas suivi à l'unité.", sku=product.sku))
+                self.problems.error(row.number, "sku",
+                                    _("%(sku)s n'est pas suivi à l'unité.", sku=product.sku))
                 continue
             serial = self.check_serial(row, product)
             if serial is not None:
                 wanted.append((row, product, serial))
-        known = self.known(wanted)
+        # national.receive refuses known serials again while it writes: not twice here.
+        known = set() if self.applying else self.known(wanted)
         records = []
         for row, product, serial in wanted:
             if (product.id, serial) in known:
@@ -132,6 +135,7 @@ class SerialsImporter(_SerialRows):
         serials = self.pending.pop(product_id, [])
         if serials:
             product = db.session.get(Product, product_id)
+            assert product is not None
             self.created += national.receive(
                 product, serials=serials,
                 reason=_("Import de numéros de série n° %(id)d", id=self.context.import_id))
@@ -194,7 +198,8 @@ class RelaisStockImporter(_SerialRows):
                     relais_of[row.number] = relais_id
                 continue
             if row.get("serial"):
-                self.problems.error(row.number, "serial", _("%(sku)s n'est pas suivi à l'unité.", sku=product.sku))
+                self.problems.error(row.number, "serial",
+                                    _("%(sku)s n'est pas suivi à l'unité.", sku=product.sku))
                 continue
             quantity = parse_int(row.get("quantity"))
             if quantity is None or not 0 < quantity <= MAX_OPENING_QUANTITY:
@@ -225,6 +230,7 @@ class RelaisStockImporter(_SerialRows):
             levels = ledger.lock_relais_levels(relais_id, by_relais[relais_id])
             for product_id in sorted(by_relais[relais_id]):
                 product = db.session.get(Product, product_id)
+                assert product is not None
                 ledger.move_relais(relais_id, product, RelaisMovementKind.ADJUSTMENT,
                                    self.quantities[(relais_id, product_id)], reason=OPENING_REASON,
                                    level=levels[product_id])
@@ -241,7 +247,8 @@ def _insert_held_units(relais_id: int, product_id: int, serials: list[str]) -> N
     new_units = (
         insert(units)
         .from_select(["product_id", "serial", "status", "relais_id", "received_at"],
-                     select(literal(product_id), serial, at_relais, literal(relais_id, BigInteger), func.now()))
+                     select(literal(product_id), serial, at_relais, literal(relais_id, BigInteger),
+                            func.now()))
         .returning(units.c.id)
         .cte("new_units")
     )

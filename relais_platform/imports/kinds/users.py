@@ -76,7 +76,7 @@ class UsersImporter(Importer):
                 self.problems.error(row.number, "relais_siret" if national else "email",
                                     _("Ce relais n'est pas actif."))
                 ok = False
-            if ok:
+            if ok and relais is not None:
                 candidates.append((row, email, role, relais))
         taken = set(db.session.scalars(
             select(func.lower(User.email)).where(func.lower(User.email).in_([c[1] for c in candidates]))))
