@@ -232,6 +232,9 @@ def run_check(import_id: int) -> None:
         problems.error(1, "", _("Le fichier ne contient aucune ligne de données."))
         run.error_count, run.errors = 1, _stored(problems.errors)
     run.status = ImportStatus.INVALID if problems.errors else ImportStatus.CHECKED
+    if problems.errors:
+        # An invalid file is never applied (a corrected one is uploaded anew): not kept.
+        run.content = b""
 
 
 def run_apply(import_id: int) -> None:
@@ -277,12 +280,13 @@ def run_apply(import_id: int) -> None:
         run.status = ImportStatus.FAILED
         run.error_count = len(problems.errors)
         run.errors = _stored(problems.errors)
+        run.content = b""
     else:
         run.status = ImportStatus.APPLIED
         run.created, run.updated, run.skipped = importer.created, importer.updated, importer.skipped
         run.warnings = _stored(problems.warnings)
         # The file served its purpose; a beneficiaries' file is personal data.
-        run.content = b""
+        run.content, run.preview = b"", {}
     run.progress = 100 if run.status == ImportStatus.APPLIED else 0
     run.finished_at = utcnow()
     redis.delete(progress_key(import_id))
