@@ -423,3 +423,18 @@ def test_menus_lead_to_imports(app, world):
     for user in (world.admin_a_user, world.national_user):
         page = app.test_client(user=user).get("/imports/")
         assert 'href="/imports/"' in page.get_data(as_text=True)
+
+
+def test_web_pasted_serial_list(app, world):
+    make_product(sku="SIM-TEST", serial_kind="iccid")
+    web = app.test_client(user=world.national_user)
+    pasted = "\n".join(iccid(i) for i in range(5)) + f" {iccid(5)}\t{iccid(6)}"
+    response = web.post("/imports/", data={"kind": "serials", "sku": "SIM-TEST", "serials": pasted})
+    assert response.status_code == 302
+    run_jobs(app)
+    import_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert web.post(f"/imports/{import_id}/apply").status_code == 303
+    run_jobs(app)
+    assert count(SerialUnit) == 7
+    empty = web.post("/imports/", data={"kind": "serials", "sku": "SIM-TEST", "serials": ""})
+    assert empty.status_code == 422

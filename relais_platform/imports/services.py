@@ -124,6 +124,17 @@ def upload(actor: User, kind: str, filename: str, data: bytes) -> ImportRun:
     return run
 
 
+def pasted_serials(sku: str, text: str) -> bytes:
+    """A pasted or scanned serial list as the `serials` kind's file: one row per serial."""
+    from relais_platform.stock.warehouse.serials import split_serials
+
+    sku = sku.strip()
+    if not sku:
+        raise ValidationFailed.field("sku", _("Ce champ est obligatoire."))
+    rows = [f"{sku};{serial}" for serial in split_serials(text.splitlines())]
+    return ("sku;serial\n" + "\n".join(rows) + "\n").encode("utf-8")
+
+
 def visible_imports(actor: User) -> Select[tuple[ImportRun]]:
     """The uploader's scope: its relais' imports, or the national team's (no relais)."""
     stmt = select(ImportRun).order_by(ImportRun.created_at.desc(), ImportRun.id.desc())

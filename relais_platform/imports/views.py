@@ -48,9 +48,16 @@ def _form() -> UploadForm:
 def index() -> Response | tuple[str, int] | str:
     form = _form()
     if form.validate_on_submit():
-        data = form.file.data.stream.read(imports.max_bytes() + 1)
         try:
-            run = imports.upload(current_user, form.kind.data, form.file.data.filename or "", data)
+            if form.file.data and form.file.data.filename:
+                filename = form.file.data.filename
+                data = form.file.data.stream.read(imports.max_bytes() + 1)
+            elif form.kind.data == "serials" and (form.serials.data or "").strip():
+                filename = _("numéros collés")
+                data = imports.pasted_serials(form.sku.data or "", form.serials.data)
+            else:
+                raise ValidationFailed.field("file", _("Choisissez un fichier CSV ou XLSX."))
+            run = imports.upload(current_user, form.kind.data, filename, data)
         except ValidationFailed as exc:
             db.session.rollback()
             add_errors(form, exc.errors)
