@@ -438,3 +438,16 @@ def test_web_pasted_serial_list(app, world):
     assert count(SerialUnit) == 7
     empty = web.post("/imports/", data={"kind": "serials", "sku": "SIM-TEST", "serials": ""})
     assert empty.status_code == 422
+
+
+def test_a_refusal_while_writing_names_its_row_and_rolls_everything_back(app, client, world):
+    make_user(Role.RELAIS_WORKER, db.session.get(Relais, world.b), email="pris@exemple.fr")
+    content = ("email,name,role\nnouveau@exemple.fr,Nouveau,relais_worker\n"
+               "pris@exemple.fr,Pris,relais_worker\n")
+    report = checked(app, client, world.admin_a, "users", content)
+    assert report["status"] == "checked"  # relais A cannot see relais B's staff
+    failed = applied(app, client, world.admin_a, report["id"])
+    assert failed["status"] == "failed"
+    assert [(e["row"], e["column"]) for e in failed["errors"]] == [(3, "email")]
+    with as_national():
+        assert db.session.scalar(select(User).where(User.email == "nouveau@exemple.fr")) is None

@@ -269,6 +269,8 @@ def run_apply(import_id: int) -> None:
             if problems.errors:
                 break
             importer.write_batch(records)
+            if problems.errors:  # refused while writing (savepoints keep the transaction usable)
+                break
             done += read
             redis.set(progress_key(import_id), min(99, done * 100 // total), ex=86_400)
         if not problems.errors:

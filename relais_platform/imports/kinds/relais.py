@@ -94,13 +94,18 @@ class RelaisImporter(Importer):
             self.sirets.add(cleaned["siret"])
             self.emails.add(cleaned["contact_email"])
             if ok:
-                records.append(cleaned)
+                records.append((row.number, cleaned))
         return records
 
     def write_batch(self, records: list[Any]) -> None:
-        for data in records:
+        for number, data in records:
             fields = {k: v for k, v in data.items() if k != "departement"}
-            relais = tenants.create_relais(fields)
-            tenants.invite_first_admin(relais, data["contact_email"], data["contact_name"],
-                                       self.context.actor)
+            try:
+                relais = tenants.create_relais(fields)
+                tenants.invite_first_admin(relais, data["contact_email"], data["contact_name"],
+                                           self.context.actor)
+            except ValidationFailed as exc:
+                # Taken since the check (the whole import is then rolled back).
+                self.problems.field_errors(number, exc, FIELD_COLUMNS | {"email": "referent_email"})
+                continue
             self.created += 1

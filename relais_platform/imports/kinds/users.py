@@ -88,13 +88,18 @@ class UsersImporter(Importer):
                 self.problems.error(row.number, "email",
                                     _("Cette adresse e-mail figure plusieurs fois dans le fichier."))
             else:
-                records.append((email, row.get("name"), role, relais.id))
+                records.append((row.number, email, row.get("name"), role, relais.id))
             self.emails.add(email)
         return records
 
     def write_batch(self, records: list[Any]) -> None:
-        for email, name, role, relais_id in records:
+        for number, email, name, role, relais_id in records:
             relais = db.session.get(Relais, relais_id)
-            accounts.invite_user(email=email, name=name, role=role, relais=relais,
-                                 invited_by=self.context.actor)
+            try:
+                accounts.invite_user(email=email, name=name, role=role, relais=relais,
+                                     invited_by=self.context.actor)
+            except ValidationFailed as exc:
+                # E.g. an address taken in another relais, which this relais cannot see.
+                self.problems.field_errors(number, exc, {"relais_id": "relais_siret"})
+                continue
             self.created += 1
