@@ -31,6 +31,7 @@ DOMAINS: tuple[str, ...] = (
     "relais_platform.audit",
     "relais_platform.beneficiaries",
     "relais_platform.reporting",
+    "relais_platform.imports",
 )
 
 

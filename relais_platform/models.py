@@ -10,6 +10,7 @@ from relais_platform.beneficiaries.models import (
     ParcoursEnrolment,
     Participation,
 )
+from relais_platform.imports.models import ImportRun
 from relais_platform.reporting.models import ReportExport, ReportingEvent
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.distributions.models import Distribution
@@ -46,7 +47,7 @@ from relais_platform.training.models import (
 
 __all__ = [
     "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "CoachingNote",
-    "CoachingSession", "CustomMilestone", "Diagnostic", "Distribution", "Enrolment",
+    "CoachingSession", "CustomMilestone", "Diagnostic", "Distribution", "Enrolment", "ImportRun",
     "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
     "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
     "RelaisStockMovement", "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey",

@@ -20,6 +20,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.beneficiaries import referrers
 from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary
 from relais_platform.extensions import db
+from relais_platform.imports.models import ImportKind, ImportRun, ImportStatus
 from relais_platform.orm import utcnow
 from relais_platform.reporting.models import EventKind, ReportExport, ReportingEvent
 from relais_platform.stock.distributions import handovers
@@ -103,9 +104,13 @@ def build_world() -> SimpleNamespace:
         event = ReportingEvent(kind=EventKind.EVENT, title="Forum Alpha", held_on=date(2026, 1, 8))
         export = ReportExport(requested_by_id=w.admin_a, relais_id=w.a, year=2026, format="csv",
                               scope={})
-        db.session.add_all([event, export])
+        upload = ImportRun(relais_id=w.a, uploaded_by_id=w.admin_a, kind=ImportKind.USERS,
+                           status=ImportStatus.CHECKED, filename="equipe.csv",
+                           content=b"email,name,role\nintrus@example.org,Intrus,relais_worker\n", rows=1,
+                           valid_rows=1)
+        db.session.add_all([event, export, upload])
         db.session.commit()
-        w.event, w.export = event.id, export.id
+        w.event, w.export, w.upload = event.id, export.id, upload.id
     # Records and coaching rows are written by the national team and coaches only (RLS).
     with tenant_session(db.session, TenantScope(all_relais=True)):
         record = TrainingRecord(relais_id=w.a, user_id=w.worker_a, module_id=module,
@@ -133,7 +138,8 @@ def snapshot_of_a(app: Flask, w: SimpleNamespace) -> tuple:
                     session.scalar(select(func.count()).select_from(AccompanimentSession)),
                     session.scalar(select(func.count()).select_from(Handover)),
                     session.get(Beneficiary, w.person).connection_extension_months,
-                    session.scalar(select(func.count()).select_from(ReportExport)))
+                    session.scalar(select(func.count()).select_from(ReportExport)),
+                    session.get(ImportRun, w.upload).status)
     with app.app_context(), tenant_session(db.session, TenantScope(all_relais=True)) as session:
         relais = session.get(Relais, w.a)
         worker = session.get(User, w.worker_a)

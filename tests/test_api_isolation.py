@@ -110,6 +110,9 @@ ROUTES = [
     ("POST", "/api/v1/reports/exports/{export}/retry", None),
     ("GET", "/api/v1/reports/annual?year=2026&relais_id={a}", None),
     ("GET", "/api/v1/reports/annual/export?year=2026&format=csv&relais_id={a}", None),
+    # imports of relais A
+    ("GET", "/api/v1/imports/{upload}", None),
+    ("POST", "/api/v1/imports/{upload}/apply", None),
 ]
 
 # Path parameters naming no tenant-owned object: national training sessions and products.
@@ -126,7 +129,7 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
             "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment,
-            "referrer": w.referrer}
+            "referrer": w.referrer, "upload": w.upload}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -155,7 +158,8 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{step}": "<int:step_id>", "{milestone}": "<int:milestone_id>",
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
                     "{export}": "<int:export_id>", "{handover}": "<int:handover_id>",
-                    "{accompaniment}": "<int:accompaniment_id>"}
+                    "{accompaniment}": "<int:accompaniment_id>",
+                    "{upload}": "<int:import_id>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]

@@ -181,6 +181,9 @@ WORLD_ROUTES = [
     ("POST", "/rapports/exports/{export}/relancer", {}),
     ("GET", "/rapports/bilan?year=2026&relais_id={a}", None),
     ("POST", "/rapports/bilan/export", {"year": "2026", "format": "csv", "relais_id": "{a}"}),
+    # imports
+    ("GET", "/imports/{upload}", None),
+    ("POST", "/imports/{upload}/apply", {}),
 ]
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
@@ -192,7 +195,8 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{record}": "<int:record_id>", "{step}": "<int:step_id>",
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
                 "{event}": "<int:event_id>", "{export}": "<int:export_id>",
-                "{handover}": "<int:handover_id>", "{accompaniment}": "<int:accompaniment_id>"}
+                "{handover}": "<int:handover_id>", "{accompaniment}": "<int:accompaniment_id>",
+                "{upload}": "<int:import_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -225,7 +229,8 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
     ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
-           "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment}
+           "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment,
+           "upload": w.upload}
     if missing:
         ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
     return ids

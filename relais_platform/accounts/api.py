@@ -26,6 +26,7 @@ from relais_platform.accounts.schemas import (
 from relais_platform.api import PaginationArgs, api_access, paginate, pagination_headers
 from relais_platform.domain import AuthenticationFailed
 from relais_platform.extensions import limiter
+from relais_platform.tabular.http import exportable
 from relais_platform.tenants.models import Relais
 from relais_platform.tenants.schemas import PAGINATION_HEADERS, error_responses
 from relais_platform.tenants.services import get_visible_relais
@@ -103,6 +104,7 @@ class Team(MethodView):
     @blp.arguments(PaginationArgs, location="query")
     @blp.response(200, UserSchema(many=True), headers=PAGINATION_HEADERS)
     @error_responses(blp, 401, 403, 404)
+    @exportable(UserSchema, "utilisateurs")
     def get(self, args: dict[str, Any], relais_id: int):
         """L'équipe d'un relais (national, ou administrateur du relais)."""
         relais = _team_relais(relais_id)

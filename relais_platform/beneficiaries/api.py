@@ -55,10 +55,18 @@ from relais_platform.beneficiaries.schemas import (
     ThemePatchSchema,
     ThemeSchema,
 )
+from relais_platform.tabular.http import exportable
 
 blp = Blueprint("beneficiaries_api", __name__, description="Bénéficiaires et accompagnement (relais)")
 
 STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
+
+
+def audit_export(filters: dict[str, str]) -> None:
+    """A download of the registry is an export of personal data: audited with the names of
+    the filters used, never their values (a query is a person's name)."""
+    audit.record("beneficiaries_exported", target_type="beneficiaries",
+                 details={"format": request.args.get("format") or "accept", "filters": sorted(filters)})
 ADMIN = (Role.RELAIS_ADMIN,)
 NATIONAL = (Role.NATIONAL,)
 
@@ -68,6 +76,7 @@ class Beneficiaries(MethodView):
     @api_access(*STAFF)
     @blp.arguments(SearchArgs, location="query")
     @blp.response(200, BeneficiarySchema(many=True), headers=PAGINATION_HEADERS)
+    @exportable(BeneficiarySchema, "beneficiaires", on_export=audit_export)
     def get(self, args: dict[str, Any]):
         """Rechercher par nom (sans accents ni casse, fautes tolérées) ; paginé, journalisé."""
         page, per_page = args["page"], args["per_page"]
@@ -191,6 +200,7 @@ class Accompaniments(MethodView):
     @api_access(*STAFF)
     @blp.arguments(AccompanimentListArgs, location="query")
     @blp.response(200, AccompanimentSchema(many=True), headers=PAGINATION_HEADERS)
+    @exportable(AccompanimentSchema, "accompagnement")
     def get(self, args: dict[str, Any]):
         """Séances d'accompagnement, les plus récentes d'abord."""
         page, per_page = args["page"], args["per_page"]

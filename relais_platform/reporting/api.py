@@ -31,6 +31,7 @@ from relais_platform.reporting.schemas import (
     ExportArgs,
     ExportStatusSchema,
 )
+from relais_platform.tabular.http import exportable
 
 blp = Blueprint("reporting_api", __name__, description="Bilan annuel, événements et gouvernance")
 
@@ -42,6 +43,7 @@ class Events(MethodView):
     @api_access(*STAFF)
     @blp.arguments(EventListArgs, location="query")
     @blp.response(200, EventSchema(many=True), headers=PAGINATION_HEADERS)
+    @exportable(EventSchema, "evenements")
     def get(self, args: dict[str, Any]):
         """Événements et participations aux instances du relais, les plus récents d'abord."""
         kind = EventKind(args["kind"]) if args.get("kind") else None

@@ -15,6 +15,7 @@ from flask_smorest import Blueprint, abort
 
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, paginate, pagination_headers
+from relais_platform.tabular.http import exportable
 from relais_platform.tenants import services as tenants
 from relais_platform.tenants.models import Relais
 from relais_platform.tenants.schemas import (
@@ -38,6 +39,7 @@ class RelaisCollection(MethodView):
     @blp.arguments(RelaisQueryArgs, location="query")
     @blp.response(200, RelaisSchema(many=True), headers=PAGINATION_HEADERS)
     @error_responses(blp, 401)
+    @exportable(RelaisSchema, "relais")
     def get(self, args: dict[str, Any]):
         """Relais visibles : tous (national), le portefeuille (coach), le sien (relais)."""
         filters = tenants.RelaisFilters(

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access
 from relais_platform.audit.services import network_access
+from relais_platform.tabular.http import exportable
 from relais_platform.tenants.services import get_visible_relais
 from relais_platform.training import (
     attendance,
@@ -88,6 +89,7 @@ class Sessions(MethodView):
     @api_access()
     @blp.arguments(TrainingSessionListArgs, location="query")
     @blp.response(200, TrainingSessionSchema(many=True))
+    @exportable(TrainingSessionSchema, "sessions-de-formation")
     def get(self, args: dict[str, Any]):
         """Sessions de formation, avec les places restantes."""
         return catalogue.list_sessions(upcoming_only=args["upcoming"], module_code=args["module_code"])
@@ -210,6 +212,7 @@ class Survey(MethodView):
 class Records(MethodView):
     @api_access(*STAFF)
     @blp.response(200, TrainingRecordSchema(many=True))
+    @exportable(TrainingRecordSchema, "formations-suivies")
     def get(self):
         """Vos formations suivies."""
         return attendance.records_of(current_user.id)

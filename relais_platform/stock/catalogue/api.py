@@ -18,6 +18,7 @@ from relais_platform.stock.catalogue.schemas import (
     ProductSchema,
     ProductWriteSchema,
 )
+from relais_platform.tabular.http import exportable
 from relais_platform.tenants.schemas import PAGINATION_HEADERS, error_responses
 
 
@@ -27,6 +28,7 @@ class Products(MethodView):
     @blp.arguments(ProductQueryArgs, location="query")
     @blp.response(200, ProductSchema(many=True), headers=PAGINATION_HEADERS)
     @error_responses(blp, 401)
+    @exportable(ProductSchema, "catalogue")
     def get(self, args: dict[str, Any]):
         """Catalogue : produits actifs de ses dimensions (relais), actifs (coach), tous (national)."""
         filters: dict[str, Any] = {"category": args.get("category"), "dimension": args.get("dimension")}

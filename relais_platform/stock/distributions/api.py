@@ -28,6 +28,7 @@ from relais_platform.stock.distributions.schemas import (
     RechargesDueArgs,
     WarrantyReturnSchema,
 )
+from relais_platform.tabular.http import exportable
 
 STAFF = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
 ADMIN = (Role.RELAIS_ADMIN,)
@@ -44,6 +45,7 @@ class Distributions(MethodView):
     @api_access(*STAFF)
     @blp.arguments(DistributionListArgs, location="query")
     @blp.response(200, DistributionOutSchema(many=True), headers=PAGINATION_HEADERS)
+    @exportable(DistributionOutSchema, "distributions")
     def get(self, args: dict[str, Any]):
         """Les distributions du relais, les plus récentes d'abord (filtres : sku, programme,
         beneficiary_id, date_from, date_to, cancelled)."""

@@ -40,6 +40,7 @@ from relais_platform.stock.orders.schemas import (
     ProposalRequestSchema,
 )
 from relais_platform.stock.scope import national_scope
+from relais_platform.tabular.http import exportable
 from relais_platform.tenants.models import Relais
 from relais_platform.tenants.schemas import error_responses
 
@@ -109,6 +110,7 @@ class Orders(MethodView):
     @api_access(*READERS)
     @orders_blp.arguments(OrderListArgs, location="query")
     @orders_blp.response(200, OrderOutSchema(many=True))
+    @exportable(OrderOutSchema, "commandes", explode="lines")
     def get(self, args: dict[str, Any]):
         """Orders, newest first: every relais' for the national team, its own for a relais."""
         stmt = orders.order_query(status=args.get("status"), relais_id=args.get("relais_id"))

@@ -18,6 +18,7 @@ from relais_platform.stock.reports.schemas import (
     StatusArgs,
     StatusOutSchema,
 )
+from relais_platform.tabular.http import exportable
 
 
 @blp.route("/stock-reports/<period>")
@@ -45,6 +46,7 @@ class StockReportStatus(MethodView):
     @api_access(*NATIONAL)
     @blp.arguments(StatusArgs, location="query")
     @blp.response(200, StatusOutSchema)
+    @exportable(StatusOutSchema, "rapports-de-stock", explode="relais")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Équipe nationale : qui a envoyé son rapport du mois, qui est en retard."""
         period = reports.parse_period(args["period"], ended=False)
@@ -63,6 +65,7 @@ class StockReportStatus(MethodView):
 class NetworkStock(MethodView):
     @api_access(*NATIONAL)
     @blp.response(200, NetworkStockSchema(many=True))
+    @exportable(NetworkStockSchema, "stock-des-relais")
     def get(self):
         """Équipe nationale : stock présent dans les relais, par produit (agrégé)."""
         return reports.network_stock()

@@ -30,6 +30,7 @@ from relais_platform.stock.warehouse.schemas import (
     UnitQueryArgs,
     UnitSchema,
 )
+from relais_platform.tabular.http import exportable
 from relais_platform.tenants.schemas import PAGINATION_HEADERS, error_responses
 
 RELAIS_ROLES = (Role.RELAIS_ADMIN, Role.RELAIS_WORKER)
@@ -41,6 +42,7 @@ class Stock(MethodView):
     @blp.arguments(StockQueryArgs, location="query")
     @blp.response(200, StockRowSchema(many=True), headers=PAGINATION_HEADERS)
     @error_responses(blp, 401, 403)
+    @exportable(StockRowSchema, "stock-national")
     def get(self, args: dict[str, Any]):
         """Stock national par produit : en stock, réservé, disponible (national)."""
         page, per_page = args["page"], args["per_page"]
@@ -107,6 +109,7 @@ class Inventory(MethodView):
     @api_access(*RELAIS_ROLES)
     @blp.response(200, InventoryItemSchema(many=True))
     @error_responses(blp, 401, 403)
+    @exportable(InventoryItemSchema, "inventaire")
     def get(self):
         """Inventaire du relais : quantité par produit et, pour les produits suivis à l'unité,
         les unités présentes au relais (liste complète ; paginée : /inventory/units)."""
@@ -121,6 +124,7 @@ class InventoryUnits(MethodView):
     @blp.arguments(InventoryQueryArgs, location="query")
     @blp.response(200, HeldUnitSchema(many=True), headers=PAGINATION_HEADERS)
     @error_responses(blp, 401, 403)
+    @exportable(HeldUnitSchema, "unites-au-relais")
     def get(self, args: dict[str, Any]):
         """Unités suivies présentes au relais, page par page (filtre `sku`)."""
         page, per_page = args["page"], args["per_page"]
@@ -134,6 +138,7 @@ class InventoryMovements(MethodView):
     @blp.arguments(InventoryQueryArgs, location="query")
     @blp.response(200, MovementSchema(many=True), headers=PAGINATION_HEADERS)
     @error_responses(blp, 401, 403)
+    @exportable(MovementSchema, "mouvements-inventaire")
     def get(self, args: dict[str, Any]):
         """Mouvements de l'inventaire du relais, du plus récent au plus ancien."""
         page, per_page = args["page"], args["per_page"]

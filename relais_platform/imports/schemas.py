@@ -1,0 +1,59 @@
+"""Schemas of the imports API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from relais_platform.imports.models import ImportKind, ImportStatus
+
+KINDS = [k.value for k in ImportKind]
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["kind", "file"],
+                "properties": {
+                    "kind": {"type": "string", "enum": KINDS},
+                    "file": {"type": "string", "format": "binary",
+                             "description": "CSV (UTF-8, ; ou ,) ou XLSX, en-tête du modèle."},
+                },
+            }
+        }
+    },
+}
+
+
+class ProblemSchema(Schema):
+    row = fields.Integer(allow_none=True,
+                         metadata={"description": "Ligne du tableur (l'en-tête est la ligne 1)."})
+    column = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class ImportSchema(Schema):
+    id = fields.Integer()
+    kind = fields.Enum(ImportKind, by_value=True)
+    status = fields.Enum(ImportStatus, by_value=True)
+    filename = fields.String()
+    rows = fields.Integer()
+    valid_rows = fields.Integer()
+    errors = fields.List(fields.Nested(ProblemSchema))
+    error_count = fields.Integer()
+    warnings = fields.List(fields.Nested(ProblemSchema),
+                           metadata={"description": "Lignes ignorées (personnes déjà enregistrées)."})
+    created = fields.Integer()
+    updated = fields.Integer()
+    skipped = fields.Integer()
+    progress = fields.Method("get_progress", metadata={"type": "integer"})
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+    def get_progress(self, run: Any) -> int:
+        from relais_platform.imports.services import progress_of
+
+        return progress_of(run)
