@@ -10,6 +10,7 @@ from relais_platform.beneficiaries.models import (
     ParcoursEnrolment,
     Participation,
 )
+from relais_platform.reporting.funders.models import Convention, EarmarkMovement, Funder
 from relais_platform.reporting.models import ReportExport, ReportingEvent
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.distributions.models import Distribution
@@ -46,7 +47,8 @@ from relais_platform.training.models import (
 
 __all__ = [
     "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "CoachingNote",
-    "CoachingSession", "CustomMilestone", "Diagnostic", "Distribution", "Enrolment",
+    "CoachingSession", "Convention", "CustomMilestone", "Diagnostic", "Distribution",
+    "EarmarkMovement", "Enrolment", "Funder",
     "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
     "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
     "RelaisStockMovement", "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey",
