@@ -98,6 +98,12 @@ ROUTES = [
     ("GET", "/api/v1/reports/exports/{export}/file", None),
     ("GET", "/api/v1/reports/annual?year=2026&relais_id={a}", None),
     ("GET", "/api/v1/reports/annual/export?year=2026&format=csv&relais_id={a}", None),
+    ("GET", "/api/v1/reports/activity?from=2026-01-01&to=2026-12-31&relais_id={a}", None),
+    ("GET", "/api/v1/reports/activity?from=2026-01-01&to=2026-12-31&convention_id={convention}", None),
+    # an agreement covering relais A only
+    ("GET", "/api/v1/conventions/{convention}", None),
+    ("GET", "/api/v1/conventions/{convention}/report", None),
+    ("GET", "/api/v1/conventions/{convention}/report/export?format=pdf", None),
 ]
 
 # Path parameters naming no tenant-owned object: national training sessions and products.
@@ -113,7 +119,7 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
     return {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
-            "export": w.export}
+            "export": w.export, "convention": w.convention}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -141,7 +147,7 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{person}": "<int:beneficiary_id>", "{record}": "<int:record_id>",
                     "{step}": "<int:step_id>", "{milestone}": "<int:milestone_id>",
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
-                    "{export}": "<int:export_id>"}
+                    "{export}": "<int:export_id>", "{convention}": "<int:convention_id>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]

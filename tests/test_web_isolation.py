@@ -167,6 +167,11 @@ WORLD_ROUTES = [
     ("GET", "/rapports/exports/{export}/fichier", None),
     ("GET", "/rapports/bilan?year=2026&relais_id={a}", None),
     ("POST", "/rapports/bilan/export", {"year": "2026", "format": "csv", "relais_id": "{a}"}),
+    ("GET", "/rapports/activite?from=2026-01-01&to=2026-12-31&relais_id={a}", None),
+    ("POST", "/rapports/activite/export", {"from": "2026-01-01", "to": "2026-12-31", "format": "csv",
+                                           "relais_id": "{a}"}),
+    ("GET", "/rapports/conventions/{convention}", None),
+    ("POST", "/rapports/conventions/{convention}/export", {"format": "pdf"}),
 ]
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
@@ -177,7 +182,8 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",
                 "{record}": "<int:record_id>", "{step}": "<int:step_id>",
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
-                "{event}": "<int:event_id>", "{export}": "<int:export_id>"}
+                "{event}": "<int:event_id>", "{export}": "<int:export_id>",
+                "{convention}": "<int:convention_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -210,7 +216,7 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
     ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
-           "export": w.export}
+           "export": w.export, "convention": w.convention}
     if missing:
         ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
     return ids
