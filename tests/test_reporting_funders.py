@@ -61,7 +61,8 @@ def w(app_ctx):
         bordeaux_admin=bearer(make_user(Role.RELAIS_ADMIN, db.session.get(Relais, bordeaux.id))),
         serials=imeis(500, 215),
     )
-    today = local_today()
+    # The day before (within the year): "today" differs between Paris and UTC around midnight.
+    today = max(local_today() - timedelta(days=1), date(local_today().year, 1, 1))
     people = ([make_beneficiary(gap.id, situation="job_seeker") for _ in range(7)]
               + [make_beneficiary(gap.id, situation="employed") for _ in range(5)]
               + [make_beneficiary(gap.id, situation="student") for _ in range(2)])

@@ -12,11 +12,10 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from relais_platform.accounts.models import Role
-from relais_platform.api import api_access
+from relais_platform.api import PaginationArgs, api_access, pagination_headers
 from relais_platform.domain import ValidationFailed
 from relais_platform.reporting import exports
 from relais_platform.reporting.funders import services
-from relais_platform.reporting.funders.models import Funder
 from relais_platform.reporting.funders.schemas import (
     ConventionInputSchema,
     ConventionReportSchema,
@@ -25,7 +24,7 @@ from relais_platform.reporting.funders.schemas import (
     FunderInputSchema,
     FunderSchema,
 )
-from relais_platform.reporting.schemas import ExportStatusSchema
+from relais_platform.reporting.schemas import PAGINATION_HEADERS, ExportStatusSchema
 
 blp = Blueprint("funders_api", __name__, description="Financeurs et conventions")
 
@@ -36,10 +35,12 @@ LOCATION = {"Location": {"schema": {"type": "string"}, "description": "Statut de
 @blp.route("/funders")
 class Funders(MethodView):
     @api_access(Role.NATIONAL)
-    @blp.response(200, FunderSchema(many=True))
-    def get(self) -> list[Funder]:
+    @blp.arguments(PaginationArgs, location="query")
+    @blp.response(200, FunderSchema(many=True), headers=PAGINATION_HEADERS)
+    def get(self, args: dict[str, Any]):
         """Les financeurs (national)."""
-        return services.list_funders()
+        items, total = services.list_funders(args["page"], args["per_page"])
+        return items, pagination_headers(total, args["page"], args["per_page"])
 
     @api_access(Role.NATIONAL)
     @blp.arguments(FunderInputSchema)
@@ -52,11 +53,13 @@ class Funders(MethodView):
 @blp.route("/conventions")
 class Conventions(MethodView):
     @api_access(*READERS)
-    @blp.response(200, ConventionSchema(many=True))
-    def get(self) -> list[dict[str, Any]]:
+    @blp.arguments(PaginationArgs, location="query")
+    @blp.response(200, ConventionSchema(many=True), headers=PAGINATION_HEADERS)
+    def get(self, args: dict[str, Any]):
         """Les conventions : toutes (national), celles qui couvrent son portefeuille (coach) ou son
         relais (administrateur du relais)."""
-        return [services.describe(c) for c in services.list_conventions(current_user)]
+        items, total = services.list_conventions(current_user, args["page"], args["per_page"])
+        return [services.describe(c) for c in items], pagination_headers(total, args["page"], args["per_page"])
 
     @api_access(Role.NATIONAL)
     @blp.arguments(ConventionInputSchema)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
 from relais_platform.accounts.models import Role, User
@@ -55,8 +55,15 @@ def create_funder(data: dict[str, Any]) -> Funder:
     return funder
 
 
-def list_funders() -> list[Funder]:
-    return list(db.session.scalars(select(Funder).order_by(Funder.name, Funder.id)))
+def _page(stmt: Select, page: int | None, per_page: int | None) -> tuple[list[Any], int]:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if page is not None and per_page is not None:
+        stmt = stmt.limit(per_page).offset((page - 1) * per_page)
+    return list(db.session.scalars(stmt)), total
+
+
+def list_funders(page: int | None = None, per_page: int | None = None) -> tuple[list[Funder], int]:
+    return _page(select(Funder).order_by(Funder.name, Funder.id), page, per_page)
 
 
 # --- agreements -----------------------------------------------------------------------------
@@ -138,9 +145,10 @@ def _reachable(actor: User) -> ColumnElement[bool]:
     return false()
 
 
-def list_conventions(actor: User) -> list[Convention]:
-    return list(db.session.scalars(
-        select(Convention).where(_reachable(actor)).order_by(Convention.starts_on.desc(), Convention.id)))
+def list_conventions(actor: User, page: int | None = None, per_page: int | None = None
+                     ) -> tuple[list[Convention], int]:
+    stmt = select(Convention).where(_reachable(actor)).order_by(Convention.starts_on.desc(), Convention.id)
+    return _page(stmt, page, per_page)
 
 
 def get_convention(actor: User, convention_id: int) -> Convention:

@@ -41,7 +41,7 @@ def _add_errors(form: FlaskForm, errors: Mapping[str, list[str]]) -> None:
 
 def _convention_form(formdata: object = None) -> ConventionForm:
     form = ConventionForm(formdata=formdata) if formdata is not None else ConventionForm()
-    form.funder_id.choices = [(f.id, f.name) for f in services.list_funders()]
+    form.funder_id.choices = [(f.id, f.name) for f in services.list_funders()[0]]
     return form
 
 
@@ -51,8 +51,8 @@ def index() -> Page:
     national = current_user.role == Role.NATIONAL
     return render_template(
         "reporting/conventions.html", title=_("Financeurs et conventions") if national else _("Conventions"),
-        conventions=services.list_conventions(current_user),
-        funders=services.list_funders() if national else [],
+        conventions=services.list_conventions(current_user)[0],
+        funders=services.list_funders()[0] if national else [],
         funder_form=FunderForm() if national else None,
         convention_form=_convention_form() if national else None)
 
@@ -60,7 +60,7 @@ def index() -> Page:
 def _index_with_errors(funder_form: FunderForm, convention_form: ConventionForm) -> tuple[str, int]:
     return render_template(
         "reporting/conventions.html", title=_("Financeurs et conventions"),
-        conventions=services.list_conventions(current_user), funders=services.list_funders(),
+        conventions=services.list_conventions(current_user)[0], funders=services.list_funders()[0],
         funder_form=funder_form, convention_form=convention_form), 422
 
 
