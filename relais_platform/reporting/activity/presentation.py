@@ -91,14 +91,9 @@ def charts_of(report: dict[str, Any]) -> list[Chart]:
     """A chart per non-empty breakdown, with its data table (protected cells included)."""
     charts = []
     compared = [(label, current, before) for key, label, current, before in total_rows(report)
-                if key not in ("accompaniment_hours",)]
-    labels, values = [], []
-    for label, current, before in compared:
-        for suffix, value in ((_("période précédente"), before), (_("période"), current)):
-            if isinstance(value, int | float):
-                labels.append(f"{label} — {suffix}")
-                values.append(float(value))
-    title = _("Activité de la période et de la précédente")
+                if key != "accompaniment_hours"]
+    labels, values = _numbers([(label, current) for label, current, _before in compared])
+    title = _("Activité de la période")
     charts.append(Chart(bar_chart(title, labels, values), title,
                         (_("Indicateur"), _("Période"), _("Période précédente")), compared))
     for _key, title, rows in breakdown_tables(report):
