@@ -126,7 +126,8 @@ def test_bad_periods_are_422_naming_the_field(client, world):
 
 
 def test_annual_contract_is_unchanged(client, world):
-    data = client.get("/api/v1/reports/annual", query_string={"year": world.y}, headers=world.admin).get_json()
+    data = client.get("/api/v1/reports/annual", query_string={"year": world.y},
+                      headers=world.admin).get_json()
     assert data["beneficiaries"] == 7 and data["previous_year"]["year"] == world.p
 
 
@@ -147,7 +148,8 @@ def test_a_lone_small_cell_takes_a_complementary_one():
 
 
 def test_small_people_totals_are_protected_but_not_hours_or_sessions():
-    totals = {"beneficiaries": 3, "new_beneficiaries": 0, "parcours_completed": 12, "professionals_trained": 4,
+    totals = {"beneficiaries": 3, "new_beneficiaries": 0, "parcours_completed": 12,
+              "professionals_trained": 4,
               "accompaniment_hours": 2.5, "sessions": 1, "events": 2, "governance": 1, "relais_active": 1,
               "distributions": {}}
     shown = protect_totals(totals)

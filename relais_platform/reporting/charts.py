@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pygal
-from pygal.etree import etree as pygal_etree
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup
+from pygal.etree import etree as pygal_etree
 from pygal.style import Style
 
 WIDTH = 640
@@ -102,6 +102,11 @@ def summary(name: str | None, labels: Sequence[str], values: Sequence[float | No
     return f"{name} : {text}" if name else text
 
 
+def _describe(labels: Sequence[str], series: dict[str, list[Any]], unit: str) -> str:
+    described = " ".join(summary(name, labels, values, unit) for name, values in series.items())
+    return described or _("aucune valeur.")
+
+
 def _config(height: int, unit: str, **options: Any) -> dict[str, Any]:
     return {
         "style": STYLE, "width": WIDTH, "height": height, "js": [], "disable_xml_declaration": True,
@@ -153,7 +158,8 @@ def bar_chart(title: str, labels: list[str], values: list[float], *, unit: str =
 def stacked_bar_chart(title: str, labels: list[str], series: dict[str, list[float]], *,
                       unit: str = "") -> Markup:
     """One horizontal bar per label, split into the series; each segment's value written."""
-    checked = {name: _check(values, labels, f"stacked_bar_chart[{name}]") for name, values in series.items()}
+    checked = {name: _check(values, labels, f"stacked_bar_chart[{name}]")
+               for name, values in series.items()}
     height = max(140, 44 * len(labels) + 110)
     chart = pygal.HorizontalStackedBar(**_config(height, unit, legend_at_bottom=True,
                                                  legend_at_bottom_columns=2, x_labels_major_count=5,
@@ -162,7 +168,7 @@ def stacked_bar_chart(title: str, labels: list[str], series: dict[str, list[floa
     if labels:
         for name, values in checked.items():
             chart.add(name, values)
-    description = " ".join(summary(name, labels, checked[name], unit) for name in checked) or _("aucune valeur.")
+    description = _describe(labels, checked, unit)
     return _image(chart, "stacked", title, description, height)
 
 
@@ -172,19 +178,21 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float | Non
 
     Series differ by colour and by dash pattern; x labels are thinned to stay legible.
     """
-    checked = {name: _check(values, labels, f"line_chart[{name}]", gaps=True) for name, values in series.items()}
+    checked = {name: _check(values, labels, f"line_chart[{name}]", gaps=True)
+               for name, values in series.items()}
     height = 380
     chart = pygal.Line(**_config(height, unit, legend_at_bottom=True, legend_at_bottom_columns=2,
                                  allow_interruptions=True, print_values=len(labels) <= 12,
                                  show_minor_x_labels=False, x_label_rotation=0))
     chart.x_labels = [_clip(label) for label in labels]
     step = max(1, math.ceil(len(labels) / 6))
-    chart.x_labels_major = [_clip(label) for i, label in enumerate(labels) if i % step == 0 or i == len(labels) - 1]
+    chart.x_labels_major = [_clip(label) for i, label in enumerate(labels)
+                            if i % step == 0 or i == len(labels) - 1]
     if labels:
         for index, (name, values) in enumerate(checked.items()):
             dash = DASHES[index % len(DASHES)]
             chart.add(name, values, stroke_style={"width": 2.5, **({"dasharray": dash} if dash else {})})
-    description = " ".join(summary(name, labels, checked[name], unit) for name in checked) or _("aucune valeur.")
+    description = _describe(labels, checked, unit)
     if unit:
         description += " " + _("Unité : %(unit)s.", unit=unit)
     return _image(chart, "line", title, description, height)

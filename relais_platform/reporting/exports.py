@@ -104,7 +104,8 @@ def request_export(actor: User, year_value: Any, fmt: Any, filters: dict[str, An
     return export
 
 
-def request_report_export(actor: User, report: str, fmt: Any, params: dict[str, Any], *, year: int) -> ReportExport:
+def request_report_export(actor: User, report: str, fmt: Any, params: dict[str, Any], *,
+                          year: int) -> ReportExport:
     """Queue the export of an activity or agreement report whose parameters the caller has
     already checked (`params` are stored and handed back to the report's builder)."""
     if fmt not in FORMATS:

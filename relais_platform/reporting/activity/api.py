@@ -52,4 +52,5 @@ class ActivityExport(MethodView):
         export = exports.request_report_export(
             current_user, "activity", args["format"],
             {"from": period.start.isoformat(), "to": period.end.isoformat(), **filters}, year=period.end.year)
-        return exports.status_payload(export), {"Location": url_for("reporting_api.ExportItem", export_id=export.id)}
+        location = url_for("reporting_api.ExportItem", export_id=export.id)
+        return exports.status_payload(export), {"Location": location}

@@ -57,8 +57,9 @@ VALUE_LABELS: dict[str, Any] = {
 def value_label(breakdown: str, value: str) -> str:
     enum_cls = ENUMS.get(breakdown)
     if enum_cls is not None:
+        labels: dict[Any, Any] = LABELS[enum_cls]
         try:
-            return str(LABELS[enum_cls][enum_cls(value)])
+            return str(labels[enum_cls(value)])
         except (KeyError, ValueError):
             pass
     return str(VALUE_LABELS.get(value, value))

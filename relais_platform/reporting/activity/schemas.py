@@ -49,6 +49,7 @@ class ActivityReportSchema(Schema):
     previous = fields.Nested(TotalsSchema, metadata={"description": "Période précédente de même durée"})
     breakdowns = fields.Dict(
         keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Raw()),
-        metadata={"description": "situation, age_band, housing, banked, nationality, language, referrer_kind, "
-                                 "session_kind, theme, programme, departement → {valeur: effectif}. "
+        metadata={"description": "situation, age_band, housing, banked, nationality, language, "
+                                 "referrer_kind, session_kind, theme, programme, departement → "
+                                 "{valeur: effectif}. "
                                  + PROTECTED})

@@ -192,7 +192,8 @@ def _active(scope: BilanScope, period: Period, totals: dict[str, Any]) -> None:
     totals["relais_active"] = db.session.scalar(select(func.count()).select_from(activity)) or 0
 
 
-def _totals(scope: BilanScope, period: Period, breakdowns: dict[str, dict[str, int]] | None) -> dict[str, Any]:
+def _totals(scope: BilanScope, period: Period,
+            breakdowns: dict[str, dict[str, int]] | None) -> dict[str, Any]:
     totals = _empty_totals()
     if scope.relais_ids == ():  # an agreement or a filter that reaches no relais
         return totals

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -70,7 +71,8 @@ def report() -> Page:
     errors: dict[str, list[str]] = {}
     default = _default_period()
     try:
-        period = parse_period(request.args.get("from") or default.start, request.args.get("to") or default.end)
+        period = parse_period(request.args.get("from") or default.start,
+                              request.args.get("to") or default.end)
     except ValidationFailed as exc:
         errors, period = exc.errors, default
     filters = _filters(request.args)

@@ -45,7 +45,7 @@ class Funders(MethodView):
     @api_access(Role.NATIONAL)
     @blp.arguments(FunderInputSchema)
     @blp.response(201, FunderSchema)
-    def post(self, data: dict[str, Any]) -> Funder:
+    def post(self, data: dict[str, Any]) -> Any:
         """Enregistrer un financeur : public, company, foundation ou other (national)."""
         return services.create_funder(data)
 
@@ -59,7 +59,8 @@ class Conventions(MethodView):
         """Les conventions : toutes (national), celles qui couvrent son portefeuille (coach) ou son
         relais (administrateur du relais)."""
         items, total = services.list_conventions(current_user, args["page"], args["per_page"])
-        return [services.describe(c) for c in items], pagination_headers(total, args["page"], args["per_page"])
+        headers = pagination_headers(total, args["page"], args["per_page"])
+        return [services.describe(c) for c in items], headers
 
     @api_access(Role.NATIONAL)
     @blp.arguments(ConventionInputSchema)
@@ -101,4 +102,5 @@ class ConventionExport(MethodView):
             raise ValidationFailed.field("format", _("Choisissez le format pdf ou xlsx."))
         export = exports.request_report_export(current_user, "convention", args["format"],
                                                {"convention_id": convention.id}, year=convention.ends_on.year)
-        return exports.status_payload(export), {"Location": url_for("reporting_api.ExportItem", export_id=export.id)}
+        location = url_for("reporting_api.ExportItem", export_id=export.id)
+        return exports.status_payload(export), {"Location": location}

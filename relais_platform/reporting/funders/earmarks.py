@@ -62,7 +62,8 @@ def _balances(product_ids: Sequence[int]) -> dict[int, dict[int, int]]:
 def _line_draws(line_ids: Sequence[int]) -> dict[int, dict[int, int]]:
     """order line → convention → units it currently holds from the earmark."""
     rows = db.session.execute(
-        select(EarmarkMovement.order_line_id, EarmarkMovement.convention_id, -func.sum(EarmarkMovement.quantity))
+        select(EarmarkMovement.order_line_id, EarmarkMovement.convention_id,
+               -func.sum(EarmarkMovement.quantity))
         .where(EarmarkMovement.order_line_id.in_(line_ids),
                EarmarkMovement.kind.in_([EarmarkKind.ALLOCATION, EarmarkKind.RELEASE]))
         .group_by(EarmarkMovement.order_line_id, EarmarkMovement.convention_id))
@@ -113,7 +114,8 @@ def claim(deltas: Sequence[tuple[OrderLine, int]], levels: Mapping[int, National
             continue
         wanted = delta
         for convention_id in sorted(pools):
-            if wanted and pools[convention_id] > 0 and _covers(conventions[convention_id], relais[line.relais_id]):
+            covering = _covers(conventions[convention_id], relais[line.relais_id])
+            if wanted and pools[convention_id] > 0 and covering:
                 take = min(wanted, pools[convention_id])
                 _move(convention_id, line, EarmarkKind.ALLOCATION, -take)
                 pools[convention_id] -= take
@@ -126,7 +128,8 @@ def claim(deltas: Sequence[tuple[OrderLine, int]], levels: Mapping[int, National
                 "reste est réservé à la convention « %(names)s » et ne peut aller qu'aux relais de son "
                 "périmètre.", sku=line.product.sku, wanted=wanted, free=max(0, free[line.product_id]),
                 names=" », « ".join(holders)),
-                {line.product.sku: [_("Stock fléché : convention « %(names)s ».", names=" », « ".join(holders))]})
+                {line.product.sku: [_("Stock fléché : convention « %(names)s ».",
+                                      names=" », « ".join(holders))]})
         free[line.product_id] -= wanted
     db.session.flush()
 
@@ -154,7 +157,8 @@ def handed_out(convention: Convention, relais_ids: Sequence[int] | None, *, exac
         distributed = {
             (rid, pid): int(n or 0) for rid, pid, n in db.session.execute(
                 select(m.relais_id, m.product_id, -func.sum(m.quantity_delta))
-                .where(m.kind.in_([RelaisMovementKind.DISTRIBUTION, RelaisMovementKind.DISTRIBUTION_CANCELLED]),
+                .where(m.kind.in_([RelaisMovementKind.DISTRIBUTION,
+                                   RelaisMovementKind.DISTRIBUTION_CANCELLED]),
                        m.relais_id.in_({row[0] for row in allocated_rows}),
                        m.product_id.in_({row[1] for row in allocated_rows}),
                        func.date(m.occurred_at) >= convention.starts_on)

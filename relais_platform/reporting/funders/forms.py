@@ -20,7 +20,8 @@ KIND_LABELS = {
 
 
 class FunderForm(FlaskForm):
-    name = StringField(_l("Nom du financeur"), validators=[InputRequired(_l("Indiquez le nom du financeur."))])
+    name = StringField(_l("Nom du financeur"),
+                       validators=[InputRequired(_l("Indiquez le nom du financeur."))])
     kind = SelectField(_l("Type"), choices=[(k.value, label) for k, label in KIND_LABELS.items()])
 
     def values(self) -> dict[str, Any]:

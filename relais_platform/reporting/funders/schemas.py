@@ -38,7 +38,8 @@ class ConventionInputSchema(Schema):
     relais_ids = fields.List(fields.Integer(strict=True), validate=validate.Length(max=5000),
                              metadata={"description": "Relais couverts (ou bien departements ; ni l'un ni "
                                                       "l'autre : tout le réseau)"})
-    departements = fields.List(fields.String(validate=validate.Length(max=3)), validate=validate.Length(max=110))
+    departements = fields.List(fields.String(validate=validate.Length(max=3)),
+                               validate=validate.Length(max=110))
     targets = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), values=fields.Raw(),
                           load_default=dict,
                           metadata={"description": "beneficiaries, new_beneficiaries, accompaniment_hours, "

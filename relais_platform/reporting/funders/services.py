@@ -137,7 +137,8 @@ def _reachable(actor: User) -> ColumnElement[bool]:
     if actor.role == Role.NATIONAL:
         return true()
     if actor.role == Role.COACH:
-        portfolio = select(Relais.id).where(Relais.coach_id == actor.id, _covers(Relais.id, Relais.departement))
+        portfolio = select(Relais.id).where(Relais.coach_id == actor.id,
+                                            _covers(Relais.id, Relais.departement))
         return portfolio.exists()
     if actor.role == Role.RELAIS_ADMIN and actor.relais_id is not None:
         own = select(Relais.id).where(Relais.id == actor.relais_id, _covers(Relais.id, Relais.departement))
