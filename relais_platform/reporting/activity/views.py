@@ -6,10 +6,10 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
