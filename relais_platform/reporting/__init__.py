@@ -21,5 +21,5 @@ def domain() -> Domain:
         blueprints=(dashboards_views.bp, views.bp, activity_views.bp, funders_views.bp),
         api_blueprints=(dashboards_api.blp, api.blp, activity_api.blp, funders_api.blp),
         periodic_jobs=(PeriodicJob("relais_platform.reporting.exports.purge_old_exports", "29 3 * * *"),),
-        demo=demo.load_demo_events,
+        demo=demo.load_demo,
     )
