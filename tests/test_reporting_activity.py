@@ -156,3 +156,24 @@ def test_small_people_totals_are_protected_but_not_hours_or_sessions():
     assert shown["beneficiaries"] == SMALL and shown["professionals_trained"] == SMALL
     assert shown["new_beneficiaries"] == 0 and shown["parcours_completed"] == 12
     assert shown["accompaniment_hours"] == 2.5 and shown["sessions"] == 1
+
+
+def test_exports_hold_the_same_protected_figures(app, client, world):
+    from rq import SimpleWorker
+
+    from relais_platform import jobs
+
+    query = {**year(world), "relais_id": world.a, "format": "csv"}
+    response = client.get(URL + "/export", query_string=query, headers=world.national)
+    assert response.status_code == 202, response.get_json()
+    assert client.get(URL + "/export", query_string={**query, "format": "docx"},
+                      headers=world.national).status_code == 422
+    assert client.get(URL + "/export", query_string={**query, "relais_id": world.c},
+                      headers=world.coach).status_code == 404
+    with app.app_context():
+        SimpleWorker([jobs.queue("reports")], connection=jobs.redis_connection()).work(burst=True)
+    status = client.get(response.headers["Location"], headers=world.national).get_json()
+    assert status["status"] == "finished", status
+    text = client.get(status["download_url"], headers=world.national).data.decode("utf-8-sig")
+    assert "Situation;Effectif" in text and "Non renseigné;<5" in text and "KIT-CR;<5" in text
+    assert_no_name(text)
