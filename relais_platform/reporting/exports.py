@@ -170,6 +170,8 @@ def build_export(export_id: int) -> int:
     if export is None:  # purged before it ran
         return 0
     actor = db.session.get(User, export.requested_by_id)
+    if actor is None:  # a foreign key: cannot happen, but the type says it could
+        return 0
     job = get_current_job()
     export.job_id = job.id if job is not None else None
     export.error = None
