@@ -49,7 +49,7 @@ BEGIN
                  ELSE sum(x.quantity) END)::numeric
       FROM (SELECT p.sku, d.programme, d.quantity, d.beneficiary_id
               FROM distributions d JOIN products p ON p.id = d.product_id
-             WHERE d.relais_id = ANY (v_ids) AND d.cancelled_at IS NULL
+             WHERE d.relais_id IN (SELECT unnest(v_ids)) AND d.cancelled_at IS NULL
                AND d.distributed_on >= p_from AND d.distributed_on < v_hi) x
      GROUP BY GROUPING SETS ((x.sku), (x.programme), ());
 
@@ -58,7 +58,7 @@ BEGIN
                 WHEN GROUPING(s.theme) = 0 THEN 'theme' ELSE 'sessions' END,
            coalesce(s.kind, s.theme)::text, count(*)::numeric
       FROM (SELECT a.kind, coalesce(a.theme, 'none') AS theme FROM accompaniment_sessions a
-             WHERE a.relais_id = ANY (v_ids) AND a.held_on >= p_from AND a.held_on < v_hi) s
+             WHERE a.relais_id IN (SELECT unnest(v_ids)) AND a.held_on >= p_from AND a.held_on < v_hi) s
      GROUP BY GROUPING SETS ((s.kind), (s.theme), ());
 
   RETURN QUERY
@@ -67,9 +67,9 @@ BEGIN
                    sum(a.anonymous_count)::numeric AS anonymous
               FROM accompaniment_sessions a
               LEFT JOIN (SELECT ap.session_id, count(*) AS named FROM accompaniment_participants ap
-                          WHERE ap.relais_id = ANY (v_ids) GROUP BY ap.session_id) n
+                          WHERE ap.relais_id IN (SELECT unnest(v_ids)) GROUP BY ap.session_id) n
                 ON n.session_id = a.id
-             WHERE a.relais_id = ANY (v_ids) AND a.held_on >= p_from AND a.held_on < v_hi) s
+             WHERE a.relais_id IN (SELECT unnest(v_ids)) AND a.held_on >= p_from AND a.held_on < v_hi) s
      CROSS JOIN LATERAL (VALUES ('minutes', s.minutes), ('anonymous_attendances', s.anonymous)) AS m(metric, value)
      WHERE m.value IS NOT NULL;
 
@@ -100,10 +100,10 @@ BEGIN
               FROM (SELECT ap.beneficiary_id
                       FROM accompaniment_participants ap
                       JOIN accompaniment_sessions a ON a.id = ap.session_id
-                     WHERE ap.relais_id = ANY (v_ids) AND a.held_on >= p_from AND a.held_on < v_hi
+                     WHERE ap.relais_id IN (SELECT unnest(v_ids)) AND a.held_on >= p_from AND a.held_on < v_hi
                     UNION
                     SELECT d.beneficiary_id FROM distributions d
-                     WHERE d.relais_id = ANY (v_ids) AND d.cancelled_at IS NULL
+                     WHERE d.relais_id IN (SELECT unnest(v_ids)) AND d.cancelled_at IS NULL
                        AND d.beneficiary_id IS NOT NULL
                        AND d.distributed_on >= p_from AND d.distributed_on < v_hi) reached
               JOIN beneficiaries b ON b.id = reached.beneficiary_id
@@ -114,14 +114,14 @@ BEGIN
   RETURN QUERY
     SELECT 'new_beneficiaries', NULL::text, count(*)::numeric
       FROM beneficiaries b
-     WHERE b.relais_id = ANY (v_ids)
+     WHERE b.relais_id IN (SELECT unnest(v_ids))
        AND b.created_at >= (p_from::timestamp AT TIME ZONE p_zone)
        AND b.created_at < (v_hi::timestamp AT TIME ZONE p_zone);
 
   RETURN QUERY
     SELECT 'parcours_completed', NULL::text, count(*)::numeric
       FROM parcours_enrolments e
-     WHERE e.relais_id = ANY (v_ids) AND e.completed_on >= p_from AND e.completed_on < v_hi;
+     WHERE e.relais_id IN (SELECT unnest(v_ids)) AND e.completed_on >= p_from AND e.completed_on < v_hi;
 END $$;
 """
 ACTIVITY_SIGNATURE = "activity_personal_counts(bigint[], date, date, text)"
