@@ -21,11 +21,12 @@ NATIONAL_TABLES = ("funders", "conventions", "earmark_movements")
 # The activity report's door to personal data, built like `bilan_personal_counts` (0006):
 # counts only, for the relais the caller's scope allows, over any period [p_from, p_to].
 # It reads the personal tables through the owner-only `bilan_aggregate` policies, which
-# its SET clause turns on. Rows: (metric, label, value). People breakdowns count the named
-# people reached in the period (each once); session breakdowns count sessions.
+# its SET clause turns on. Rows: (metric, label, value). People breakdowns (only when
+# p_breakdowns: the previous period needs totals alone) count the named people reached in the
+# period, each once; session breakdowns count sessions.
 ACTIVITY_FUNCTION = """
 CREATE OR REPLACE FUNCTION activity_personal_counts(p_relais_ids bigint[], p_from date,
-                                                    p_to date, p_zone text)
+                                                    p_to date, p_zone text, p_breakdowns boolean)
 RETURNS TABLE (metric text, label text, value numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = public, pg_temp SET app.personal_aggregate = 'on' AS $$
@@ -73,7 +74,20 @@ BEGIN
      CROSS JOIN LATERAL (VALUES ('minutes', s.minutes), ('anonymous_attendances', s.anonymous)) AS m(metric, value)
      WHERE m.value IS NOT NULL;
 
-  -- Named people reached, each once, described by their coarse categories.
+  -- Named people reached, each once; with p_breakdowns, described by their coarse categories.
+  IF NOT p_breakdowns THEN
+    RETURN QUERY
+      SELECT 'named', NULL::text, count(*)::numeric
+        FROM (SELECT ap.beneficiary_id
+                FROM accompaniment_participants ap
+                JOIN accompaniment_sessions a ON a.id = ap.session_id
+               WHERE ap.relais_id IN (SELECT unnest(v_ids)) AND a.held_on >= p_from AND a.held_on < v_hi
+              UNION
+              SELECT d.beneficiary_id FROM distributions d
+               WHERE d.relais_id IN (SELECT unnest(v_ids)) AND d.cancelled_at IS NULL
+                 AND d.beneficiary_id IS NOT NULL
+                 AND d.distributed_on >= p_from AND d.distributed_on < v_hi) reached;
+  ELSE
   RETURN QUERY
     SELECT CASE WHEN GROUPING(y.situation) = 0 THEN 'situation'
                 WHEN GROUPING(y.age_band) = 0 THEN 'age_band'
@@ -110,6 +124,7 @@ BEGIN
               JOIN relais r ON r.id = b.relais_id) y
      GROUP BY GROUPING SETS ((y.situation), (y.age_band), (y.housing), (y.banked), (y.nationality),
                              (y.language), (y.departement), ());
+  END IF;
 
   RETURN QUERY
     SELECT 'new_beneficiaries', NULL::text, count(*)::numeric
@@ -124,7 +139,7 @@ BEGIN
      WHERE e.relais_id IN (SELECT unnest(v_ids)) AND e.completed_on >= p_from AND e.completed_on < v_hi;
 END $$;
 """
-ACTIVITY_SIGNATURE = "activity_personal_counts(bigint[], date, date, text)"
+ACTIVITY_SIGNATURE = "activity_personal_counts(bigint[], date, date, text, boolean)"
 
 
 def upgrade():

@@ -134,9 +134,9 @@ def _empty_totals() -> dict[str, Any]:
 def _personal(scope: BilanScope, period: Period, totals: dict[str, Any],
               breakdowns: dict[str, dict[str, int]] | None) -> None:
     rows = db.session.execute(
-        text("SELECT metric, label, value FROM activity_personal_counts(:ids, :lo, :hi, :zone)"),
+        text("SELECT metric, label, value FROM activity_personal_counts(:ids, :lo, :hi, :zone, :details)"),
         {"ids": None if scope.relais_ids is None else list(scope.relais_ids), "lo": period.start,
-         "hi": period.end, "zone": _zone()},
+         "hi": period.end, "zone": _zone(), "details": breakdowns is not None},
     )
     anonymous = named = 0
     for metric, label, value in rows:  # aggregate rows only: a few per category
