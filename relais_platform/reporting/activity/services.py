@@ -102,6 +102,7 @@ def resolve_activity_scope(actor: User, *, relais_id: int | None = None, departe
     exact = actor.role in STAFF
     if convention_id is None:
         return ActivityScope(scope, exact)
+    # Imported here: the agreements' report is built on this module.
     from relais_platform.reporting.funders import services as funders
 
     convention = funders.get_convention(actor, convention_id)
