@@ -23,13 +23,16 @@ NATIONAL_TABLES = ("funders", "conventions", "earmark_movements")
 # It reads the personal tables through the owner-only `bilan_aggregate` policies, which
 # its SET clause turns on. Rows: (metric, label, value). People breakdowns (only when
 # p_breakdowns: the previous period needs totals alone) count the named people reached in the
-# period, each once; session breakdowns count sessions.
+# period, each once; session breakdowns count sessions. Plans are made for each call's own
+# period and relais (force_custom_plan): after five calls on a connection, PL/pgSQL would
+# otherwise settle on a generic plan blind to how many rows a period holds.
 ACTIVITY_FUNCTION = """
 CREATE OR REPLACE FUNCTION activity_personal_counts(p_relais_ids bigint[], p_from date,
                                                     p_to date, p_zone text, p_breakdowns boolean)
 RETURNS TABLE (metric text, label text, value numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = public, pg_temp SET app.personal_aggregate = 'on' AS $$
+SET search_path = public, pg_temp SET app.personal_aggregate = 'on'
+SET plan_cache_mode = 'force_custom_plan' AS $$
 #variable_conflict use_column
 DECLARE
   v_ids bigint[];
