@@ -143,6 +143,8 @@ BEGIN
 END $$;
 """
 ACTIVITY_SIGNATURE = "activity_personal_counts(bigint[], date, date, text, boolean)"
+# The bilan's function (0006) suffers the same generic plans after five calls: same cure.
+BILAN_SIGNATURE = "bilan_personal_counts(bigint[], integer, integer, text)"
 
 
 def upgrade():
@@ -202,9 +204,11 @@ def upgrade():
     role = current_app.config["APP_DB_ROLE"]
     op.execute(f"REVOKE ALL ON FUNCTION {ACTIVITY_SIGNATURE} FROM PUBLIC")
     op.execute(f'GRANT EXECUTE ON FUNCTION {ACTIVITY_SIGNATURE} TO "{role}"')
+    op.execute(f"ALTER FUNCTION {BILAN_SIGNATURE} SET plan_cache_mode = 'force_custom_plan'")
 
 
 def downgrade():
+    op.execute(f"ALTER FUNCTION {BILAN_SIGNATURE} RESET plan_cache_mode")
     op.execute(f"DROP FUNCTION IF EXISTS {ACTIVITY_SIGNATURE}")
     op.execute(rls.drop_append_only_sql("earmark_movements"))
     for table in NATIONAL_TABLES:
