@@ -229,3 +229,23 @@ def test_convention_exports_are_background_jobs(app, client, w):
     assert status["status"] == "finished", status
     file = client.get(status["download_url"], headers=w.national)
     assert file.status_code == 200 and file.data[:2] == b"PK"
+
+
+def test_the_national_stock_page_receives_earmarked_units(app, client, w):
+    from relais_platform.accounts.models import User
+    from relais_platform.reporting.funders.models import EarmarkMovement
+
+    convention = hautes_alpes(client, w)
+    national = db.session.scalar(db.select(User).where(User.role == Role.NATIONAL).limit(1))
+    page = app.test_client(user=national)
+    assert "Stock fléché pour la convention" in page.get("/stock/national").get_data(as_text=True)
+    bad = page.post("/stock/national/receipts", data={"receipt-sku": "SMARTPHONE-HA",
+                                                      "receipt-serials": "\n".join(w.serials[:2]),
+                                                      "receipt-convention_id": "douze"})
+    assert bad.status_code == 422 and "Convention inconnue." in bad.get_data(as_text=True)
+    done = page.post("/stock/national/receipts", data={"receipt-sku": "SMARTPHONE-HA",
+                                                       "receipt-serials": "\n".join(w.serials[:2]),
+                                                       "receipt-convention_id": str(convention["id"])})
+    assert done.status_code == 302
+    db.session.remove()
+    assert db.session.scalar(db.select(db.func.sum(EarmarkMovement.quantity))) == 2

@@ -32,8 +32,10 @@ from relais_platform.stock.warehouse.models import NationalStock, RelaisMovement
 from relais_platform.tenants.models import Relais
 
 
-def check_convention(convention_id: int) -> Convention:
-    convention = db.session.get(Convention, convention_id)
+def check_convention(convention_id: Any) -> Convention:
+    """The agreement a receipt is earmarked for (422 on `convention_id` when there is none)."""
+    valid = isinstance(convention_id, int) and not isinstance(convention_id, bool)
+    convention = db.session.get(Convention, convention_id) if valid else None
     if convention is None:
         raise ValidationFailed.field("convention_id", _("Convention inconnue."))
     return convention
