@@ -179,6 +179,22 @@ def test_earmarked_units_go_only_to_relais_inside_the_agreement(client, w):
     assert "convention_id" in unknown["errors"]
 
 
+def test_a_cancelled_order_gives_its_earmarked_units_back_to_the_agreement(client, w):
+    convention = hautes_alpes(client, w)
+    _receive(client, w, convention["id"], w.serials)
+    order_id = make_order(w.gap, [("SMARTPHONE-HA", 200)])
+    allocated = client.post(f"/api/v1/orders/{order_id}/allocation",
+                            json={"lines": [{"sku": "SMARTPHONE-HA", "quantity": 200}]}, headers=w.national)
+    assert allocated.status_code == 200
+    cancelled = client.post(f"/api/v1/orders/{order_id}/cancel", json={"reason": "doublon"},
+                            headers=w.national)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert _allocate(client, w, w.bordeaux, 1).status_code == 409  # still earmarked
+    assert _allocate(client, w, w.briancon, 215).status_code == 200  # all 215 back in the agreement
+    report = client.get(f"/api/v1/conventions/{convention['id']}/report", headers=w.national).get_json()
+    assert report["earmarked"]["SMARTPHONE-HA"]["allocated"] == 215
+
+
 def test_hautes_alpes_scenario(client, w):
     """A national user creates the agreement with its targets and 215 earmarked smartphones;
     its report shows actual against target, small numbers protected outside Gap's own view."""

@@ -9,7 +9,8 @@ agreements are drawn first; what is left must fit in the unearmarked stock
 What was handed out from the earmark is counted per relais and product as
 min(units allocated to it from the earmark, units it distributed since the agreement
 began, net of cancellations): earmarked units are assumed to be handed out first.
-Units are earmarked by quantity, not by serial.
+Units are earmarked by quantity, not by serial. Draws on the lines of a cancelled order no
+longer count: its units are back in the agreement's balance.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import Conflict, ValidationFailed
@@ -27,7 +28,7 @@ from relais_platform.extensions import db
 from relais_platform.reporting.activity.privacy import protect_cells
 from relais_platform.reporting.funders.models import Convention, EarmarkKind, EarmarkMovement
 from relais_platform.stock.catalogue.models import Product
-from relais_platform.stock.orders.models import OrderLine
+from relais_platform.stock.orders.models import Order, OrderLine, OrderStatus
 from relais_platform.stock.warehouse.models import NationalStock, RelaisMovementKind, RelaisStockMovement
 from relais_platform.tenants.models import Relais
 
@@ -48,11 +49,19 @@ def receive(convention: Convention, product: Product, quantity: int) -> None:
     db.session.flush()
 
 
+def _live() -> Any:
+    """Movements still in force: a cancelled order gave its units back, to the agreement too
+    (the cancellation releases the national reservation without passing through here)."""
+    cancelled = (select(OrderLine.id).join(Order, Order.id == OrderLine.order_id)
+                 .where(Order.status == OrderStatus.CANCELLED))
+    return or_(EarmarkMovement.order_line_id.is_(None), EarmarkMovement.order_line_id.not_in(cancelled))
+
+
 def _balances(product_ids: Sequence[int]) -> dict[int, dict[int, int]]:
     """product → convention → units still earmarked."""
     rows = db.session.execute(
         select(EarmarkMovement.product_id, EarmarkMovement.convention_id, func.sum(EarmarkMovement.quantity))
-        .where(EarmarkMovement.product_id.in_(product_ids))
+        .where(EarmarkMovement.product_id.in_(product_ids), _live())
         .group_by(EarmarkMovement.product_id, EarmarkMovement.convention_id))
     balances: dict[int, dict[int, int]] = defaultdict(dict)
     for product_id, convention_id, balance in rows:
@@ -147,7 +156,8 @@ def handed_out(convention: Convention, relais_ids: Sequence[int] | None, *, exac
         select(EarmarkMovement.relais_id, EarmarkMovement.product_id, Product.sku,
                -func.sum(EarmarkMovement.quantity))
         .join(Product, Product.id == EarmarkMovement.product_id)
-        .where(EarmarkMovement.convention_id == convention.id, EarmarkMovement.relais_id.is_not(None))
+        .where(EarmarkMovement.convention_id == convention.id, EarmarkMovement.relais_id.is_not(None),
+               _live())
         .group_by(EarmarkMovement.relais_id, EarmarkMovement.product_id, Product.sku))
     if relais_ids is not None:
         allocated_stmt = allocated_stmt.where(EarmarkMovement.relais_id.in_(relais_ids))
