@@ -11,6 +11,7 @@ from relais_platform.beneficiaries.models import (
     Participation,
 )
 from relais_platform.imports.models import ImportRun
+from relais_platform.reporting.funders.models import Convention, EarmarkMovement, Funder
 from relais_platform.reporting.models import ReportExport, ReportingEvent
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.distributions.models import Distribution
@@ -47,7 +48,8 @@ from relais_platform.training.models import (
 
 __all__ = [
     "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "CoachingNote",
-    "CoachingSession", "CustomMilestone", "Diagnostic", "Distribution", "Enrolment", "ImportRun",
+    "CoachingSession", "Convention", "CustomMilestone", "Diagnostic", "Distribution",
+    "EarmarkMovement", "Enrolment", "Funder", "ImportRun",
     "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
     "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
     "RelaisStockMovement", "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey",

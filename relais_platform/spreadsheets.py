@@ -27,3 +27,19 @@ def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=";").writerows([safe_cell(value) for value in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]]) -> bytes:
+    """A workbook of (title, rows) sheets, every cell guarded (openpyxl, imported when used)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title[:31])  # Excel's limit for a sheet name
+        for row in rows:
+            sheet.append([safe_cell(value) for value in row])
+        sheet.column_dimensions["A"].width = 58
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

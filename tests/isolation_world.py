@@ -22,6 +22,7 @@ from relais_platform.beneficiaries.models import AccompanimentSession, Beneficia
 from relais_platform.extensions import db
 from relais_platform.imports.models import ImportKind, ImportRun, ImportStatus
 from relais_platform.orm import utcnow
+from relais_platform.reporting.funders.models import Convention, Funder, FunderKind
 from relais_platform.reporting.models import EventKind, ReportExport, ReportingEvent
 from relais_platform.stock.distributions import handovers
 from relais_platform.stock.distributions.models import Distribution, Handover
@@ -120,8 +121,14 @@ def build_world() -> SimpleNamespace:
         step = NextStep(coaching_session=coaching, relais_id=w.a, text="Commander des SIM")
         milestone = CustomMilestone(relais_id=w.a, title="Premier atelier")
         db.session.add_all([record, coaching, step, milestone])
+        # A funder's agreement covering relais A only: B's people never see it.
+        funder = Funder(name="Fondation Alpha", kind=FunderKind.FOUNDATION)
+        convention = Convention(funder=funder, name="Convention Alpha", starts_on=date(2026, 1, 1),
+                                ends_on=date(2026, 12, 31), relais_ids=[w.a], targets={"events": 3})
+        db.session.add_all([funder, convention])
         db.session.commit()
         w.record, w.step, w.milestone = record.id, step.id, milestone.id
+        w.convention = convention.id
     db.session.remove()
     return w
 

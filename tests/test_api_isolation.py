@@ -113,6 +113,12 @@ ROUTES = [
     # imports of relais A
     ("GET", "/api/v1/imports/{upload}", None),
     ("POST", "/api/v1/imports/{upload}/apply", None),
+    ("GET", "/api/v1/reports/activity?from=2026-01-01&to=2026-12-31&relais_id={a}", None),
+    ("GET", "/api/v1/reports/activity?from=2026-01-01&to=2026-12-31&convention_id={convention}", None),
+    # an agreement covering relais A only
+    ("GET", "/api/v1/conventions/{convention}", None),
+    ("GET", "/api/v1/conventions/{convention}/report", None),
+    ("GET", "/api/v1/conventions/{convention}/report/export?format=pdf", None),
 ]
 
 # Path parameters naming no tenant-owned object: national training sessions and products.
@@ -129,7 +135,7 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
             "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment,
-            "referrer": w.referrer, "upload": w.upload}
+            "referrer": w.referrer, "upload": w.upload, "convention": w.convention}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -159,7 +165,7 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
                     "{export}": "<int:export_id>", "{handover}": "<int:handover_id>",
                     "{accompaniment}": "<int:accompaniment_id>",
-                    "{upload}": "<int:import_id>"}
+                    "{upload}": "<int:import_id>", "{convention}": "<int:convention_id>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]

@@ -184,6 +184,11 @@ WORLD_ROUTES = [
     # imports
     ("GET", "/imports/{upload}", None),
     ("POST", "/imports/{upload}/apply", {}),
+    ("GET", "/rapports/activite?from=2026-01-01&to=2026-12-31&relais_id={a}", None),
+    ("POST", "/rapports/activite/export", {"from": "2026-01-01", "to": "2026-12-31", "format": "csv",
+                                           "relais_id": "{a}"}),
+    ("GET", "/rapports/conventions/{convention}", None),
+    ("POST", "/rapports/conventions/{convention}/export", {"format": "pdf"}),
 ]
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
@@ -196,7 +201,7 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
                 "{event}": "<int:event_id>", "{export}": "<int:export_id>",
                 "{handover}": "<int:handover_id>", "{accompaniment}": "<int:accompaniment_id>",
-                "{upload}": "<int:import_id>"}
+                "{upload}": "<int:import_id>", "{convention}": "<int:convention_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -230,7 +235,7 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
            "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment,
-           "upload": w.upload}
+           "upload": w.upload, "convention": w.convention}
     if missing:
         ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
     return ids

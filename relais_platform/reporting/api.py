@@ -19,7 +19,7 @@ from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, pagination_headers
 from relais_platform.reporting import events, exports
 from relais_platform.reporting.bilan import annual_bilan, parse_year, resolve_scope
-from relais_platform.reporting.models import EventKind, ExportStatus, ReportExport, ReportingEvent
+from relais_platform.reporting.models import EventKind, ReportingEvent
 from relais_platform.reporting.schemas import (
     PAGINATION_HEADERS,
     AnnualArgs,
@@ -98,13 +98,6 @@ class AnnualReport(MethodView):
         return annual_bilan(resolve_scope(current_user, **_filters(args)), year)
 
 
-def _status(export: ReportExport) -> dict[str, Any]:
-    payload = exports.status_of(export)
-    payload["download_url"] = (url_for("reporting_api.ExportFile", export_id=export.id)
-                               if export.status == ExportStatus.FINISHED else None)
-    return payload
-
-
 @blp.route("/reports/annual/export")
 class AnnualExport(MethodView):
     @api_access()
@@ -115,7 +108,7 @@ class AnnualExport(MethodView):
         """Lancer un export du bilan (format=pdf, xlsx ou csv) : 202, puis suivre Location."""
         export = exports.request_export(current_user, args["year"], args["format"], _filters(args))
         location = url_for("reporting_api.ExportItem", export_id=export.id)
-        return _status(export), {"Location": location}
+        return exports.status_payload(export), {"Location": location}
 
 
 @blp.route("/reports/exports/<int:export_id>")
@@ -124,7 +117,7 @@ class ExportItem(MethodView):
     @blp.response(200, ExportStatusSchema)
     def get(self, export_id: int):
         """Statut et progression d'un export (le sien uniquement) ; download_url une fois prêt."""
-        return _status(exports.settle_lost(exports.get_export(current_user, export_id)))
+        return exports.status_payload(exports.settle_lost(exports.get_export(current_user, export_id)))
 
 
 @blp.route("/reports/exports/<int:export_id>/retry")
@@ -135,7 +128,8 @@ class ExportRetry(MethodView):
     def post(self, export_id: int):
         """Relancer un export en échec (`failed`) : 202, puis suivre Location ; 409 sinon."""
         export = exports.restart_export(current_user, export_id)
-        return _status(export), {"Location": url_for("reporting_api.ExportItem", export_id=export.id)}
+        location = url_for("reporting_api.ExportItem", export_id=export.id)
+        return exports.status_payload(export), {"Location": location}
 
 
 @blp.route("/reports/exports/<int:export_id>/file")

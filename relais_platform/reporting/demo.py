@@ -1,4 +1,5 @@
-"""Events and governance participations for the demo relais, so the bilan has them: idempotent."""
+"""Demo data of reporting (idempotent): events and governance participations for the demo
+relais, so the bilan has them, and a funder's agreement."""
 
 from __future__ import annotations
 
@@ -42,3 +43,25 @@ def load_demo_events() -> None:
                 days_ago = int(str(spec["days_ago"]))
                 events.create({**data, "date": (utcnow() - timedelta(days=days_ago)).date()})
             db.session.commit()
+
+
+def load_demo_funders() -> None:
+    """The Hautes-Alpes agreement of the seeds (SFR's smartphones for the département's
+    users), with targets, so the agreements' pages have something to show: idempotent."""
+    from relais_platform.reporting.funders.models import Convention, Funder, FunderKind
+
+    db.session.commit()
+    with tenant_session(db.session, TenantScope(all_relais=True)):
+        if db.session.scalar(select(Funder.id).where(Funder.name == "SFR")) is None:
+            funder = Funder(name="SFR", kind=FunderKind.COMPANY)
+            start = utcnow().date().replace(month=1, day=1)
+            db.session.add(Convention(
+                funder=funder, name="Smartphones solidaires des Hautes-Alpes",
+                starts_on=start, ends_on=start + timedelta(days=547),
+                departements=["05"], targets={"beneficiaries": 300, "accompaniment_hours": 600}))
+            db.session.commit()
+
+
+def load_demo() -> None:
+    load_demo_events()
+    load_demo_funders()

@@ -14,13 +14,12 @@ never `running` forever. A failed export can be started again (`restart_export`)
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq import Retry, get_current_job
@@ -38,7 +37,7 @@ from relais_platform.orm import rows_affected, utcnow
 from relais_platform.reporting.bilan import CATEGORY_ORDER, annual_bilan, parse_year, resolve_scope
 from relais_platform.reporting.models import ExportStatus, ReportExport
 from relais_platform.reporting.presentation import CATEGORY_LABELS, charts_of
-from relais_platform.spreadsheets import csv_bytes, safe_cell
+from relais_platform.spreadsheets import csv_bytes, xlsx_bytes
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -140,6 +139,22 @@ def settle_lost(export: ReportExport) -> ReportExport:
     return export
 
 
+def request_report_export(actor: User, report: str, fmt: Any, params: dict[str, Any], *,
+                          year: int) -> ReportExport:
+    """Queue the export of an activity or agreement report whose parameters the caller has
+    already checked (`params` are stored and handed back to the report's builder)."""
+    if fmt not in FORMATS:
+        raise ValidationFailed.field("format", _("Choisissez le format pdf, xlsx ou csv."))
+    export = ReportExport(requested_by_id=actor.id, relais_id=actor.relais_id, year=year, format=fmt,
+                          scope={"report": report, **params})
+    db.session.add(export)
+    db.session.flush()
+    audit.record("bilan_export_requested", target=export, details={"report": report, "format": fmt, **params})
+    jobs.enqueue_after_commit(build_export, export.id, relais_id=actor.relais_id, queue_name="reports",
+                              retry=Retry(max=2, interval=[10, 60]))
+    return export
+
+
 def get_export(actor: User, export_id: int) -> ReportExport:
     """The actor's own export; anyone else's, or a purged one, is not found."""
     export = db.session.scalar(select(ReportExport).where(ReportExport.id == export_id,
@@ -160,6 +175,14 @@ def status_of(export: ReportExport) -> dict[str, Any]:
     return {"id": export.id, "status": export.status.value, "progress": export.progress,
             "year": export.year, "format": export.format, "filters": export.scope,
             "created_at": export.created_at, "finished_at": export.finished_at, "error": export.error}
+
+
+def status_payload(export: ReportExport) -> dict[str, Any]:
+    """The status, with the file's API address once finished."""
+    payload = status_of(export)
+    payload["download_url"] = (url_for("reporting_api.ExportFile", export_id=export.id)
+                               if export.status == ExportStatus.FINISHED else None)
+    return payload
 
 
 # --- the job --------------------------------------------------------------------------------
@@ -188,10 +211,19 @@ def build_export(export_id: int) -> int:
     export.error = None
     _progress(export, 5)
     try:
-        scope = resolve_scope(actor, **export.scope)
-        bilan = annual_bilan(scope, export.year)
-        _progress(export, 50)
-        content = render(bilan, export.format)
+        params = dict(export.scope)
+        report = params.pop("report", "annual")
+        if report == "annual":
+            scope = resolve_scope(actor, **params)
+            bilan = annual_bilan(scope, export.year)
+            _progress(export, 50)
+            content = render(bilan, export.format)
+            filename = f"bilan-{export.year}-{scope.kind}.{export.format}"
+        else:
+            from relais_platform.reporting.activity import documents
+
+            content, filename = documents.build(actor, report, params, export.format,
+                                                lambda: _progress(export, 50))
         _progress(export, 90)
     except Exception as exc:
         db.session.rollback()
@@ -203,7 +235,7 @@ def build_export(export_id: int) -> int:
         raise
     export.content = content
     export.mimetype = FORMATS[export.format]
-    export.filename = f"bilan-{export.year}-{scope.kind}.{export.format}"
+    export.filename = filename
     export.finished_at = utcnow()
     _progress(export, 100, ExportStatus.FINISHED)
     return len(content)
@@ -252,17 +284,7 @@ def render(bilan: dict[str, Any], fmt: str) -> bytes:
     if fmt == "csv":
         return csv_bytes(_table(bilan))
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = str(bilan["year"])
-        for row in _table(bilan):
-            sheet.append([safe_cell(v) for v in row])
-        sheet.column_dimensions["A"].width = 58
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return buffer.getvalue()
+        return xlsx_bytes([(str(bilan["year"]), _table(bilan))])
     from weasyprint import HTML
 
 

@@ -85,6 +85,10 @@ def _reserve(changes: Sequence[tuple[OrderLine, int]]) -> None:
     if errors:
         raise Conflict(next(iter(errors.values()))[0] if len(errors) == 1
                        else _("Stock national insuffisant pour plusieurs produits."), errors)
+    # Earmarked stock (a funder's agreement) goes only to the relais it covers.
+    from relais_platform.reporting.funders import earmarks
+
+    earmarks.claim(deltas, levels)
     for line, delta in deltas:
         ledger.move_national(
             line.product,

@@ -70,6 +70,7 @@ class Receipts(MethodView):
             serials=data.get("serials"),
             serial_range=(serial_range["first"], serial_range["last"]) if serial_range else None,
             reason=data.get("reason"),
+            convention_id=data.get("convention_id"),
         )
         return {"received": received}
 

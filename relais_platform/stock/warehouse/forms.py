@@ -38,10 +38,13 @@ class ReceiptForm(FlaskForm):
     range_last = StringField(_l("Dernier ICCID de la plage"),
                              render_kw={"inputmode": "numeric", "autocomplete": "off"})
     reason = StringField(_l("Origine ou remarque (facultatif)"), render_kw={"maxlength": 500})
+    convention_id = StringField(_l("Stock fléché pour la convention n°"), render_kw={"inputmode": "numeric"})
 
     def service_kwargs(self) -> dict[str, Any]:
         """Only what was filled in: the service refuses zero or several ways at once."""
         kwargs: dict[str, Any] = {"reason": self.reason.data}
+        if (self.convention_id.data or "").strip():
+            kwargs["convention_id"] = optional_int(self.convention_id.data)
         if (self.quantity.data or "").strip():
             kwargs["quantity"] = optional_int(self.quantity.data)
         if (self.serials.data or "").strip():

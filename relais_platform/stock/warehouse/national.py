@@ -80,8 +80,17 @@ def receive(
     serials: Sequence[str] | None = None,
     serial_range: tuple[str, str] | None = None,
     reason: str | None = None,
+    convention_id: int | None = None,
 ) -> int:
-    """Receive goods into national stock; returns the number of units received."""
+    """Receive goods into national stock; returns the number of units received.
+
+    With `convention_id`, the units are earmarked for that agreement (reporting.funders).
+    """
+    convention = None
+    if convention_id is not None:
+        from relais_platform.reporting.funders import earmarks
+
+        convention = earmarks.check_convention(convention_id)
     given = [name for name, value in (("quantity", quantity), ("serials", serials),
                                       ("serial_range", serial_range)) if value is not None]
     if len(given) != 1:
@@ -107,6 +116,8 @@ def receive(
         received = quantity
     ledger.move_national(product, MovementKind.RECEIPT, on_hand_delta=received,
                          reason=(reason or "").strip() or None, level=level)
+    if convention is not None:
+        earmarks.receive(convention, product, received)
     return received
 
 

@@ -31,6 +31,8 @@ class ReceiptSchema(Schema):
     serial_range = fields.Nested(SerialRangeSchema,
                                  metadata={"description": "Premier et dernier ICCID, inclus"})
     reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    convention_id = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "Convention à laquelle ces unités sont fléchées (relais de son périmètre seulement)"})
 
 
 class ReceiptResultSchema(Schema):

@@ -1,0 +1,1 @@
+"""The activity report: any period and scope, breakdowns, small numbers protected."""

@@ -1,0 +1,1 @@
+"""Funders, their agreements (conventions) with targets, and earmarked stock."""
