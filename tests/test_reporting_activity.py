@@ -187,7 +187,8 @@ def test_people_are_counted_by_the_kind_of_structure_that_referred_them(client, 
         conn.execute(text("SELECT set_config('app.relais_ids', '*', true), "
                           "set_config('app.relais_id', :a, true)"), {"a": str(world.a)})
         referrer = conn.scalar(text("INSERT INTO referrers (relais_id, name, kind, created_at) "
-                                    "VALUES (:a, 'CAF de la Gironde', 'caf', now()) RETURNING id"), {"a": world.a})
+                                    "VALUES (:a, 'CAF de la Gironde', 'caf', now()) RETURNING id"),
+                               {"a": world.a})
         conn.execute(text("UPDATE beneficiaries SET referrer_id = :r WHERE relais_id = :a"),
                      {"r": referrer, "a": world.a})
     assert report(client, world.admin, **year(world))["breakdowns"]["referrer_kind"] == {"caf": 2}

@@ -13,7 +13,8 @@ from flask_smorest import Blueprint
 from relais_platform.api import api_access
 from relais_platform.reporting import exports
 from relais_platform.reporting.activity.schemas import ActivityArgs, ActivityExportArgs, ActivityReportSchema
-from relais_platform.reporting.activity.services import activity_report, parse_period, resolve_activity_scope
+from relais_platform.reporting.activity.services import activity_report, parse_period
+from relais_platform.reporting.funders import services as funders
 from relais_platform.reporting.schemas import ExportStatusSchema
 
 blp = Blueprint("activity_api", __name__, description="Rapport d'activité (toute période, répartitions)")
@@ -36,7 +37,7 @@ class ActivityReport(MethodView):
         les répartitions. Relais : le sien (chiffres exacts) ; coach : son portefeuille ;
         national : le réseau. Hors de la vue du relais, les effectifs de 1 à 4 valent "<5"."""
         period = parse_period(args["from_"], args["to"])
-        return activity_report(resolve_activity_scope(current_user, **_filters(args)), period)
+        return activity_report(funders.activity_scope(current_user, **_filters(args)), period)
 
 
 @blp.route("/reports/activity/export")
@@ -48,7 +49,7 @@ class ActivityExport(MethodView):
         """Lancer un export du rapport d'activité (format=pdf, xlsx ou csv) : 202, puis suivre Location."""
         period = parse_period(args["from_"], args["to"])
         filters = {k: v for k, v in _filters(args).items() if v is not None}
-        resolve_activity_scope(current_user, **filters)  # 404 outside the caller's reach
+        funders.activity_scope(current_user, **filters)  # 404 outside the caller's reach
         export = exports.request_report_export(
             current_user, "activity", args["format"],
             {"from": period.start.isoformat(), "to": period.end.isoformat(), **filters}, year=period.end.year)

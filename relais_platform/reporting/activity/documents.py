@@ -17,7 +17,8 @@ from relais_platform.reporting.activity.presentation import (
     product_rows,
     total_rows,
 )
-from relais_platform.reporting.activity.services import activity_report, parse_period, resolve_activity_scope
+from relais_platform.reporting.activity.services import activity_report, parse_period
+from relais_platform.reporting.funders import services as funders
 from relais_platform.spreadsheets import csv_bytes, xlsx_bytes
 
 
@@ -65,7 +66,7 @@ def build(actor: User, report: str, params: dict[str, Any], fmt: str,
     else:
         period = parse_period(params["from"], params["to"])
         filters = {k: params.get(k) for k in ("relais_id", "departement", "region", "convention_id")}
-        activity = activity_report(resolve_activity_scope(actor, **filters), period)
+        activity = activity_report(funders.activity_scope(actor, **filters), period)
         result = None
         name = f"activite-{period.start}-{period.end}.{fmt}"
     halfway()

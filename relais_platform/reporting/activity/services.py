@@ -96,22 +96,20 @@ class ActivityScope:
 
 
 def resolve_activity_scope(actor: User, *, relais_id: int | None = None, departement: str | None = None,
-                           region: str | None = None, convention_id: int | None = None) -> ActivityScope:
-    """The bilan's reach, narrowed to an agreement's relais when `convention_id` is given."""
+                           region: str | None = None,
+                           agreement: tuple[int, tuple[int, ...] | None] | None = None) -> ActivityScope:
+    """The bilan's reach, narrowed to an agreement's relais when `agreement` (its id and the
+    relais it covers, None for all) is given: `funders.services.activity_scope` resolves it."""
     scope = resolve_scope(actor, relais_id=relais_id, departement=departement, region=region)
     exact = actor.role in STAFF
-    if convention_id is None:
+    if agreement is None:
         return ActivityScope(scope, exact)
-    # Imported here: the agreements' report is built on this module.
-    from relais_platform.reporting.funders import services as funders
-
-    convention = funders.get_convention(actor, convention_id)
-    covered = funders.relais_ids_of(convention)
+    convention_id, covered = agreement
     if covered is not None:
         ids = covered if scope.relais_ids is None else tuple(sorted(set(scope.relais_ids) & set(covered)))
         scope = replace(scope, relais_ids=ids)
-    filters = {**scope.filters, "convention_id": convention.id}
-    return ActivityScope(replace(scope, filters=filters), exact, convention.id)
+    filters = {**scope.filters, "convention_id": convention_id}
+    return ActivityScope(replace(scope, filters=filters), exact, convention_id)
 
 
 def _zone() -> str:

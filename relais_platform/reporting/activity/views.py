@@ -26,9 +26,9 @@ from relais_platform.reporting.activity.services import (
     Period,
     activity_report,
     parse_period,
-    resolve_activity_scope,
 )
 from relais_platform.reporting.bilan import REGIONS, departements_in_use, relais_choices
+from relais_platform.reporting.funders import services as funders
 from relais_platform.stock.scope import local_today
 
 bp = Blueprint("activity", __name__, url_prefix="/rapports/activite", template_folder="templates")
@@ -77,11 +77,11 @@ def report() -> Page:
         errors, period = exc.errors, default
     filters = _filters(request.args)
     try:
-        scope = resolve_activity_scope(current_user, **filters)
+        scope = funders.activity_scope(current_user, **filters)
     except ValidationFailed as exc:
         errors.update(exc.errors)
         filters = {}
-        scope = resolve_activity_scope(current_user)
+        scope = funders.activity_scope(current_user)
     figures = activity_report(scope, period)
     form = ActivityExportForm(formdata=None, to=period.end.isoformat(),
                               **{k: v or "" for k, v in filters.items()})
@@ -106,7 +106,7 @@ def export() -> Page:
     try:
         period = parse_period(request.form.get("from"), form.to.data)
         filters = {k: v for k, v in _filters(request.form).items() if v is not None}
-        resolve_activity_scope(current_user, **filters)
+        funders.activity_scope(current_user, **filters)
         job = exports.request_report_export(
             current_user, "activity", form.format.data,
             {"from": period.start.isoformat(), "to": period.end.isoformat(), **filters}, year=period.end.year)

@@ -21,7 +21,12 @@ from relais_platform.audit import services as audit
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.reporting.activity.privacy import SMALL, WITHHELD
-from relais_platform.reporting.activity.services import Period, activity_report, resolve_activity_scope
+from relais_platform.reporting.activity.services import (
+    ActivityScope,
+    Period,
+    activity_report,
+    resolve_activity_scope,
+)
 from relais_platform.reporting.bilan import ALL_DEPARTEMENTS
 from relais_platform.reporting.funders import earmarks
 from relais_platform.reporting.funders.models import Convention, Funder, FunderKind
@@ -190,7 +195,7 @@ def target_rows(convention: Convention, totals: dict[str, Any]) -> list[dict[str
 def convention_report(actor: User, convention_id: int) -> dict[str, Any]:
     """Targets against actuals over the agreement's period, in the actor's part of its scope."""
     convention = get_convention(actor, convention_id)
-    scope = resolve_activity_scope(actor, convention_id=convention.id)
+    scope = activity_scope(actor, convention_id=convention.id)
     period = Period(convention.starts_on, convention.ends_on)
     activity = activity_report(scope, period)
     return {
@@ -208,3 +213,12 @@ def describe(convention: Convention) -> dict[str, Any]:
         "relais_ids": convention.relais_ids, "departements": convention.departements,
         "targets": convention.targets,
     }
+
+
+def activity_scope(actor: User, *, convention_id: int | None = None, **filters: Any) -> ActivityScope:
+    """The activity report's reach for `actor`, narrowed to an agreement's relais when one is
+    named (another relais' or an unknown agreement: 404)."""
+    if convention_id is None:
+        return resolve_activity_scope(actor, **filters)
+    convention = get_convention(actor, convention_id)
+    return resolve_activity_scope(actor, **filters, agreement=(convention.id, relais_ids_of(convention)))
