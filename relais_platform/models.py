@@ -22,6 +22,15 @@ from relais_platform.stock.orders.models import (
     StripeEvent,
 )
 from relais_platform.stock.reports.models import StockReport, StockReportLine
+from relais_platform.stock.supply.models import (
+    Collection,
+    CollectionItem,
+    Supplier,
+    SupplierReturn,
+    SupplierReturnLine,
+    SupplyReceipt,
+    UnitOrigin,
+)
 from relais_platform.stock.warehouse.models import (
     NationalStock,
     RelaisStock,
@@ -53,5 +62,6 @@ __all__ = [
     "SerialUnit", "SerialUnitEvent",
     "StockMovement", "StockReport", "StockReportLine", "StripeCustomer", "StripeEvent",
     "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession", "User",
-    "UserToken",
+    "UserToken", "Collection", "CollectionItem", "Supplier", "SupplierReturn",
+    "SupplierReturnLine", "SupplyReceipt", "UnitOrigin",
 ]

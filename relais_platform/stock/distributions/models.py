@@ -67,6 +67,9 @@ class Distribution(PersonalData, CreatedAt, Model):
     warranty_returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     warranty_outcome: Mapped[WarrantyOutcome | None] = enum_column(WarrantyOutcome, nullable=True)
     warranty_note: Mapped[str | None] = mapped_column(Text)
+    # A warranty exchange: the distribution whose faulty unit this one replaced.
+    replaces_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("distributions.id"),
+                                                    index=True)
 
     product: Mapped[Product] = relationship(lazy="joined")
     unit: Mapped[SerialUnit | None] = relationship(lazy="joined")

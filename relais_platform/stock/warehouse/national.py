@@ -22,6 +22,7 @@ from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import Product, SerialKind
+from relais_platform.stock.supply import origins
 from relais_platform.stock.warehouse import ledger
 from relais_platform.stock.warehouse.models import (
     MovementKind,
@@ -73,21 +74,28 @@ def receive(
     serials: Sequence[str] | None = None,
     serial_range: tuple[str, str] | None = None,
     reason: str | None = None,
+    origin: origins.Origin | None = None,
 ) -> int:
-    """Receive goods into national stock; returns the number of units received."""
+    """Receive goods into national stock; returns the number of units received.
+
+    The origin (supplier, grade, wipe certificate…) is checked first and recorded with the
+    units (see `supply.origins`)."""
     given = [name for name, value in (("quantity", quantity), ("serials", serials),
                                       ("serial_range", serial_range)) if value is not None]
     if len(given) != 1:
         field = "serials" if product.serialized else "quantity"
         raise ValidationFailed.field(
             field, _("Indiquez soit une quantité, soit une liste de numéros, soit une plage."))
+    checked = origins.check(product, origin)
+    serials_in: list[str] = []
     if product.serialized:
         if quantity is not None:
             raise ValidationFailed.field("quantity", _(
                 "%(sku)s est suivi à l'unité : indiquez les numéros (liste ou plage).",
                 sku=product.sku))
         level = ledger.lock_national_levels([product.id])[product.id]
-        received = _receive_units(product, serials, serial_range, reason)
+        serials_in = _receive_units(product, serials, serial_range, reason, checked)
+        received = len(serials_in)
     else:
         if quantity is None:
             raise ValidationFailed.field("serials", _(
@@ -96,10 +104,12 @@ def receive(
                 or not 0 < quantity <= MAX_RECEIPT_QUANTITY:
             raise ValidationFailed.field("quantity", _(
                 "Quantité entre 1 et %(max)d attendue.", max=MAX_RECEIPT_QUANTITY))
+        origins.check_quantity(checked)
         level = ledger.lock_national_levels([product.id])[product.id]
         received = quantity
     ledger.move_national(product, MovementKind.RECEIPT, on_hand_delta=received,
                          reason=(reason or "").strip() or None, level=level)
+    origins.record(checked, received, serials_in)
     return received
 
 
@@ -108,7 +118,8 @@ def _receive_units(
     serials: Sequence[str] | None,
     serial_range: tuple[str, str] | None,
     reason: str | None,
-) -> int:
+    origin: origins.CheckedOrigin,
+) -> list[str]:
     """Validate, check against the registry, then insert units and their first event.
 
     The caller holds the product's national level lock, so two receipts of the same
@@ -140,8 +151,9 @@ def _receive_units(
     if known:
         already = _("déjà enregistré pour %(sku)s", sku=product.sku)
         raise _reject(field, [f"{serial}: {already}" for serial in known])
+    origins.check_units(origin, new)
     _insert_units(product, new, reason)
-    return len(new)
+    return new
 
 
 def _insert_units(product: Product, serials: list[str], note: str | None) -> None:
