@@ -9,10 +9,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ForeignKey,
     Integer,
     Numeric,
     String,
-    ForeignKey,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column

@@ -147,7 +147,8 @@ def _receipt(distribution_id: int) -> receipts_pdf.Receipt:
     distribution = distributions.get(distribution_id)
     lang = request.args.get("lang", "fr")
     return receipts_pdf.build(distribution, current_user.relais,
-                              lang if lang in receipts_pdf.LANGUAGES else "fr")
+                              lang if lang in receipts_pdf.LANGUAGES else "fr",
+                              distributions.exchange_of(distribution))
 
 
 @bp.get("/<int:distribution_id>/receipt")

@@ -141,6 +141,9 @@ class UnitOrigin(Model):
     unit_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("serial_units.id"), primary_key=True)
     receipt_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("supply_receipts.id"), index=True)
     supplier_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("suppliers.id"), index=True)
+    # The collection's donor, or the supplier itself when it gave the unit: readable by the
+    # relais holding the unit, unlike the collection.
+    donor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("suppliers.id"))
     collection_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("supply_collections.id"))
     grade: Mapped[Grade | None] = enum_column(Grade, nullable=True)
     wipe_certificate: Mapped[str | None] = mapped_column(String(200))

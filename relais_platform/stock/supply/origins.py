@@ -21,6 +21,7 @@ from relais_platform.domain import ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import DEVICE_CATEGORIES, Product
 from relais_platform.stock.supply.models import (
+    DONOR_KINDS,
     Collection,
     CollectionItem,
     Grade,
@@ -68,6 +69,14 @@ class CheckedOrigin:
     @property
     def is_device(self) -> bool:
         return self.product.category in DEVICE_CATEGORIES
+
+    @property
+    def donor_id(self) -> int | None:
+        if self.collection is not None:
+            return self.collection.donor_id
+        if self.supplier is not None and self.supplier.kind in DONOR_KINDS:
+            return self.supplier.id
+        return None
 
 
 def _grade(errors: dict[str, list[str]], key: str, value: str | None) -> Grade | None:
@@ -198,9 +207,10 @@ def _record_units(origin: CheckedOrigin, receipt: SupplyReceipt, serials: Sequen
     """One INSERT … SELECT for every unit; per-unit grades and certificates then overlay it."""
     table = UnitOrigin.__table__
     db.session.execute(insert(table).from_select(
-        ["unit_id", "receipt_id", "supplier_id", "collection_id", "grade", "wipe_certificate"],
+        ["unit_id", "receipt_id", "supplier_id", "donor_id", "collection_id", "grade", "wipe_certificate"],
         select(SerialUnit.id, literal(receipt.id, BigInteger),
-               literal(receipt.supplier_id, BigInteger), literal(receipt.collection_id, BigInteger),
+               literal(receipt.supplier_id, BigInteger), literal(origin.donor_id, BigInteger),
+               literal(receipt.collection_id, BigInteger),
                literal(origin.grade, table.c.grade.type),
                literal(origin.wipe_certificate, String))
         .where(SerialUnit.product_id == origin.product.id,
