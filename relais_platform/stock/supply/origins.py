@@ -240,3 +240,18 @@ def _count_refurbished(origin: CheckedOrigin, quantity: int) -> None:
             "%(done)d déjà reçu(s) : %(count)d de plus, c'est trop.",
             id=collection.id, collected=item.quantity, done=item.refurbished, count=quantity))
     item.refurbished += quantity
+
+
+def supplier_choices() -> list[tuple[str, str]]:
+    """Suppliers and open collections sent to a refurbisher, for the receipt form."""
+    return [(str(i), name) for i, name in db.session.execute(
+        select(Supplier.id, Supplier.name).order_by(Supplier.name).limit(1000))]
+
+
+def collection_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        select(Collection.id, Collection.collected_on, Supplier.name)
+        .join(Supplier, Supplier.id == Collection.donor_id)
+        .where(Collection.closed_at.is_(None), Collection.refurbisher_id.is_not(None))
+        .order_by(Collection.collected_on.desc()).limit(200))
+    return [(str(i), f"n° {i} — {name} ({day:%d/%m/%Y})") for i, day, name in rows]

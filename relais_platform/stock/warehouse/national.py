@@ -42,9 +42,11 @@ MAX_UNIT_HISTORY = 500
 _LOOKUP_SERIAL = re.compile(r"[A-Z0-9-]{3,32}")
 # Units counted in the national on-hand quantity (see `verify`).
 NATIONAL_UNIT_STATUSES = (UnitStatus.IN_STOCK, UnitStatus.RESERVED)
-# Where a unit can come back from: sent out, held or handed out by a relais, in transit back.
+# Where a unit can come back from: sent out, held or handed out by a relais, in transit back,
+# or found faulty at a relais under warranty (defective units at national stay put).
 RETURNABLE_STATUSES = frozenset(
-    {UnitStatus.SHIPPED, UnitStatus.AT_RELAIS, UnitStatus.DISTRIBUTED, UnitStatus.RETURNED}
+    {UnitStatus.SHIPPED, UnitStatus.AT_RELAIS, UnitStatus.DISTRIBUTED, UnitStatus.RETURNED,
+     UnitStatus.DEFECTIVE}
 )
 WRITE_OFF_STATUSES = frozenset({UnitStatus.LOST, UnitStatus.DEFECTIVE})
 
@@ -276,6 +278,9 @@ def return_units(
     reason = _require_reason(reason)
     level = ledger.lock_national_levels([product.id])[product.id]
     units = lock_units(product, serials, RETURNABLE_STATUSES)
+    at_national = [unit.serial for unit in units if unit.status == UnitStatus.DEFECTIVE and unit.relais_id is None]
+    if at_national:
+        raise _reject("serials", [f"{serial}: " + _("déjà revenue au stock national") for serial in at_national])
     by_relais: dict[int | None, int] = defaultdict(int)
     for unit in units:
         if unit.status == UnitStatus.AT_RELAIS and unit.relais_id is not None:
