@@ -35,21 +35,38 @@ def world(app) -> SimpleNamespace:
     with app.app_context():
         relais = make_signed_relais(name="Relais Bastide")
         other = make_signed_relais(name="Relais Capucins")
-        users = {"national": make_user(Role.NATIONAL), "worker": make_user(Role.RELAIS_WORKER, relais),
-                 "other": make_user(Role.RELAIS_WORKER, other), "coach": make_user(Role.COACH)}
+        users = {
+            "national": make_user(Role.NATIONAL),
+            "worker": make_user(Role.RELAIS_WORKER, relais),
+            "other": make_user(Role.RELAIS_WORKER, other),
+            "coach": make_user(Role.COACH),
+        }
         user_ids = {name: user.id for name, user in users.items()}
         relais_id, other_id = relais.id, other.id
-        phone = make_product(sku="PHONE-W", name="Smartphone reconditionné", category="smartphone",
-                             dimension="equipement", serial_kind="imei", max_resale_price_cents=3000,
-                             validity_days=None)
+        phone = make_product(
+            sku="PHONE-W",
+            name="Smartphone reconditionné",
+            category="smartphone",
+            dimension="equipement",
+            serial_kind="imei",
+            max_resale_price_cents=3000,
+            validity_days=None,
+        )
         phone_id = phone.id
         refurbisher = make_supplier(name="Ateliers du Bocage").id
         donor = make_supplier("donor_company", name="Groupe Exemple SA").id
         phones = imeis(700, 4)
         receive(phone, serials=phones, origin=device_origin(refurbisher, wipe_certificate="ADB-77"))
         deliver_to_relais(relais_id, phone, serials=phones[:2])
-        w = SimpleNamespace(relais=relais_id, other=other_id, phone=phone_id, phones=phones,
-                            refurbisher=refurbisher, donor=donor, users=user_ids)
+        w = SimpleNamespace(
+            relais=relais_id,
+            other=other_id,
+            phone=phone_id,
+            phones=phones,
+            refurbisher=refurbisher,
+            donor=donor,
+            users=user_ids,
+        )
         w.person = make_beneficiary(relais_id, first_name="Zénobie", last_name="Quastreaux")
         w.distribution = make_distribution(relais_id, "PHONE-W", serial=phones[0], beneficiary_id=w.person)
         db.session.remove()
@@ -77,11 +94,18 @@ def test_national_menu_and_pages(app, world):
 def test_relais_and_coaches_reach_no_supply_page(app, world):
     for who in ("worker", "coach"):
         client = _client(app, world, who)
-        for url in ("/stock/supply/suppliers", "/stock/supply/collections", "/stock/supply/returns",
-                    "/stock/supply/collections/1", "/stock/supply/returns/1", "/stock/supply/figures.csv"):
+        for url in (
+            "/stock/supply/suppliers",
+            "/stock/supply/collections",
+            "/stock/supply/returns",
+            "/stock/supply/collections/1",
+            "/stock/supply/returns/1",
+            "/stock/supply/figures.csv",
+        ):
             assert client.get(url).status_code == 403, (who, url)
-        assert 'href="/stock/supply/suppliers"' not in text(client.get("/stock/inventory" if who == "worker"
-                                                                      else "/"))
+        assert 'href="/stock/supply/suppliers"' not in text(
+            client.get("/stock/inventory" if who == "worker" else "/")
+        )
 
 
 def test_supplier_form_redisplays_its_messages(app, world):
@@ -97,8 +121,10 @@ def test_collection_pages_create_send_and_close(app, world):
     client = _client(app, world, "national")
     refused = client.post("/stock/supply/collections", data={"donor_id": str(world.donor)})
     assert refused.status_code == 422 and "Indiquez la date" in text(refused)
-    created = client.post("/stock/supply/collections", data={
-        "donor_id": str(world.donor), "collected_on": date.today().isoformat(), "qty_smartphone": "5"})
+    created = client.post(
+        "/stock/supply/collections",
+        data={"donor_id": str(world.donor), "collected_on": date.today().isoformat(), "qty_smartphone": "5"},
+    )
     assert created.status_code == 302
     page = created.headers["Location"]
     assert "Groupe Exemple SA" in text(client.get(page))
@@ -115,12 +141,22 @@ def test_receipt_form_requires_the_origin_of_devices(app, world):
     refused = client.post("/stock/national/receipts", data=form)
     assert refused.status_code == 422
     assert "Indiquez le fournisseur" in text(refused)
-    no_wipe = client.post("/stock/national/receipts", data={**form, "receipt-supplier_id": str(world.refurbisher),
-                                                             "receipt-grade": "A"})
+    no_wipe = client.post(
+        "/stock/national/receipts",
+        data={**form, "receipt-supplier_id": str(world.refurbisher), "receipt-grade": "A"},
+    )
     assert no_wipe.status_code == 422 and "certificat d&#39;effacement manquant" in text(no_wipe)
-    ok = client.post("/stock/national/receipts", data={
-        **form, "receipt-supplier_id": str(world.refurbisher), "receipt-grade": "A",
-        "receipt-wipe_certificate": "ADB-9", "receipt-donation": "y", "receipt-unit_value_cents": "45"})
+    ok = client.post(
+        "/stock/national/receipts",
+        data={
+            **form,
+            "receipt-supplier_id": str(world.refurbisher),
+            "receipt-grade": "A",
+            "receipt-wipe_certificate": "ADB-9",
+            "receipt-donation": "y",
+            "receipt-unit_value_cents": "45",
+        },
+    )
     assert ok.status_code == 302
 
 
@@ -132,10 +168,13 @@ def test_supplier_return_pages(app, world):
         national.adjust(product, reason="Test", serials=[faulty], status=UnitStatus.DEFECTIVE)
         db.session.commit()
     client = _client(app, world, "national")
-    refused = client.post("/stock/supply/returns", data={"supplier_id": str(world.refurbisher),
-                                                         "serials": world.phones[2]})
+    refused = client.post(
+        "/stock/supply/returns", data={"supplier_id": str(world.refurbisher), "serials": world.phones[2]}
+    )
     assert refused.status_code == 422 and world.phones[2] in text(refused)
-    created = client.post("/stock/supply/returns", data={"supplier_id": str(world.refurbisher), "serials": faulty})
+    created = client.post(
+        "/stock/supply/returns", data={"supplier_id": str(world.refurbisher), "serials": faulty}
+    )
     assert created.status_code == 302
     page = created.headers["Location"]
     assert faulty in text(client.get(page))
@@ -167,8 +206,9 @@ def test_warranty_exchange_on_the_distribution_page(app, world):
     assert "Échange sous garantie" in text(client.get(page)) and world.phones[1] in text(client.get(page))
     refused = client.post(f"{page}/warranty-exchange", data={"replacement_serial": world.phones[1]})
     assert refused.status_code == 422 and "Choisissez une valeur" in text(refused)
-    done = client.post(f"{page}/warranty-exchange", data={"replacement_serial": world.phones[1],
-                                                          "outcome": "defective"})
+    done = client.post(
+        f"{page}/warranty-exchange", data={"replacement_serial": world.phones[1], "outcome": "defective"}
+    )
     assert done.status_code == 302
     shown = text(client.get(page))
     assert "Remplacé le" in shown and world.phones[1] in shown

@@ -69,7 +69,8 @@ class ProductForm(FlaskForm):
     warranty_months = StringField(_l("Garantie (mois)"), render_kw={"inputmode": "numeric"})
     description = TextAreaField(_l("Description (facultatif)"))
     active = BooleanField(_l("Proposé à la commande"), default=True)
-    usual_supplier_id = SelectField(_l("Fournisseur habituel (facultatif)"), choices=[], validate_choice=False,
+    usual_supplier_id = SelectField(_l("Fournisseur habituel (facultatif)"), choices=[],
+                                    validate_choice=False,
                                     coerce=lambda value: "" if value is None else str(value))
 
     def service_data(self, *, with_active: bool = True) -> dict[str, Any]:

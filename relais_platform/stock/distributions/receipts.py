@@ -42,7 +42,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "Contact",
         "keep": "Conservez ce reçu : il vous sera demandé en cas de retour sous garantie.",
         "cancelled": "ANNULÉ",
-        "exchange": "Échange sous garantie", "replaced_by": "Appareil remplacé le", "new_serial": "Nouveau numéro",
+        "exchange": "Échange sous garantie", "replaced_by": "Appareil remplacé le",
+        "new_serial": "Nouveau numéro",
         "replaces": "Remplace l'appareil n°",
     },
     "en": {
@@ -53,7 +54,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "Contact",
         "keep": "Keep this receipt: you will need it for a return under warranty.",
         "cancelled": "CANCELLED",
-        "exchange": "Warranty exchange", "replaced_by": "Device replaced on", "new_serial": "New serial number",
+        "exchange": "Warranty exchange", "replaced_by": "Device replaced on",
+        "new_serial": "New serial number",
         "replaces": "Replaces device no.",
     },
     "ar": {
@@ -64,7 +66,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "الاتصال",
         "keep": "احتفظ بهذا الإيصال: ستحتاجه عند إرجاع الجهاز في إطار الضمان.",
         "cancelled": "ملغى",
-        "exchange": "استبدال في إطار الضمان", "replaced_by": "تم استبدال الجهاز في", "new_serial": "الرقم التسلسلي الجديد",
+        "exchange": "استبدال في إطار الضمان", "replaced_by": "تم استبدال الجهاز في",
+        "new_serial": "الرقم التسلسلي الجديد",
         "replaces": "يحل محل الجهاز رقم",
     },
     "uk": {
@@ -75,7 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "relais": "Видано", "contact": "Контакти",
         "keep": "Збережіть цю квитанцію: вона знадобиться для повернення за гарантією.",
         "cancelled": "СКАСОВАНО",
-        "exchange": "Заміна за гарантією", "replaced_by": "Пристрій замінено", "new_serial": "Новий серійний номер",
+        "exchange": "Заміна за гарантією", "replaced_by": "Пристрій замінено",
+        "new_serial": "Новий серійний номер",
         "replaces": "Замінює пристрій №",
     },
     # Dari (Afghan Persian), code "fa" in the API.
@@ -87,7 +91,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "تماس",
         "keep": "این رسید را نگه دارید: برای بازگرداندن دستگاه در دوره ضمانت به آن نیاز دارید.",
         "cancelled": "لغو شد",
-        "exchange": "تعویض در دوره ضمانت", "replaced_by": "دستگاه تعویض شد در", "new_serial": "شماره سریال جدید",
+        "exchange": "تعویض در دوره ضمانت", "replaced_by": "دستگاه تعویض شد در",
+        "new_serial": "شماره سریال جدید",
         "replaces": "جایگزین دستگاه شماره",
     },
 }

@@ -258,11 +258,13 @@ def warranty_exchange(distribution_id: int, replacement_serial: str | None,
     distribution = get(distribution_id, lock=True)
     serial = (replacement_serial or "").strip().upper()
     if not serial:
-        raise ValidationFailed.field("replacement_serial", _("Indiquez le numéro de l'appareil remis en échange."))
+        raise ValidationFailed.field("replacement_serial",
+                                     _("Indiquez le numéro de l'appareil remis en échange."))
     faulty = _unit_under_warranty(distribution)
     assert distribution.warranty_ends_on is not None
     replacement = _lock_unit(distribution.product, serial, relais_id, field="replacement_serial")
-    _take_back(distribution, faulty, outcome, _("Échange sous garantie : remplacé par %(serial)s", serial=serial))
+    _take_back(distribution, faulty, outcome,
+               _("Échange sous garantie : remplacé par %(serial)s", serial=serial))
     exchange = Distribution(
         relais_id=relais_id, product=distribution.product, quantity=1, unit_id=replacement.id,
         price_cents=0, programme=distribution.programme, distributed_on=local_today(),

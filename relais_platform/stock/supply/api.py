@@ -29,8 +29,11 @@ from relais_platform.stock.supply.schemas import (
 )
 from relais_platform.tenants.schemas import PAGINATION_HEADERS, error_responses
 
-blp = ApiBlueprint("supply_api", __name__,
-                   description="Approvisionnement : fournisseurs, collectes, retours fournisseur, chiffres")
+blp = ApiBlueprint(
+    "supply_api",
+    __name__,
+    description="Approvisionnement : fournisseurs, collectes, retours fournisseur, chiffres",
+)
 NATIONAL = (Role.NATIONAL,)
 
 
@@ -110,13 +113,22 @@ class CollectionClose(MethodView):
 def _return_out(batch: SupplierReturn) -> dict[str, Any]:
     units = supply.return_units(batch)
     return {
-        "id": batch.id, "supplier": batch.supplier, "created_at": batch.created_at,
-        "lines": [{"serial": units[line.unit_id].serial, "sku": units[line.unit_id].product.sku,
-                   "outcome": line.outcome.value if line.outcome else None,
-                   "answered_at": line.answered_at, "note": line.note,
-                   "replacement_serial": units[line.replacement_unit_id].serial
-                   if line.replacement_unit_id else None}
-                  for line in batch.lines],
+        "id": batch.id,
+        "supplier": batch.supplier,
+        "created_at": batch.created_at,
+        "lines": [
+            {
+                "serial": units[line.unit_id].serial,
+                "sku": units[line.unit_id].product.sku,
+                "outcome": line.outcome.value if line.outcome else None,
+                "answered_at": line.answered_at,
+                "note": line.note,
+                "replacement_serial": units[line.replacement_unit_id].serial
+                if line.replacement_unit_id
+                else None,
+            }
+            for line in batch.lines
+        ],
     }
 
 
@@ -129,7 +141,9 @@ class SupplierReturns(MethodView):
     def get(self, args: dict[str, Any]):
         """Les retours fournisseur (RMA), les plus récents d'abord."""
         items, total = paginate(supply.returns_query(), args["page"], args["per_page"])
-        return [_return_out(batch) for batch in items], pagination_headers(total, args["page"], args["per_page"])
+        return [_return_out(batch) for batch in items], pagination_headers(
+            total, args["page"], args["per_page"]
+        )
 
     @api_access(*NATIONAL)
     @blp.arguments(SupplierReturnInSchema)
@@ -171,8 +185,11 @@ class SupplierReturnSlip(MethodView):
     def get(self, return_id: int) -> Response:
         """Le bon de retour (PDF) à joindre au colis."""
         batch = supply.get_return(return_id)
-        return Response(slip.render_pdf(batch), mimetype="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{slip.filename(batch)}"'})
+        return Response(
+            slip.render_pdf(batch),
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{slip.filename(batch)}"'},
+        )
 
 
 @blp.route("/supply/figures")

@@ -41,11 +41,17 @@ def origins_by_sku(products: dict[str, Product]) -> dict[str, Origin]:
             product.usual_supplier_id = operator.id
     collection = db.session.scalar(select(Collection).where(Collection.donor_id == donor.id))
     if collection is None:
-        collection = supply.create_collection({
-            "donor_id": donor.id, "collected_on": local_today() - timedelta(days=30),
-            "refurbisher_id": refurbisher.id,
-            "items": [{"category": Category.SMARTPHONE.value, "quantity": 40},
-                      {"category": Category.LAPTOP.value, "quantity": 15}]})
+        collection = supply.create_collection(
+            {
+                "donor_id": donor.id,
+                "collected_on": local_today() - timedelta(days=30),
+                "refurbisher_id": refurbisher.id,
+                "items": [
+                    {"category": Category.SMARTPHONE.value, "quantity": 40},
+                    {"category": Category.LAPTOP.value, "quantity": 15},
+                ],
+            }
+        )
     db.session.flush()
     origins: dict[str, Origin] = {
         sku: Origin(supplier_id=operator.id, donation=True, unit_value_cents=value)
@@ -55,7 +61,11 @@ def origins_by_sku(products: dict[str, Product]) -> dict[str, Origin]:
         if product.category in DEVICE_CATEGORIES:
             collected = product.category in (Category.SMARTPHONE, Category.LAPTOP)
             origins[sku] = Origin(
-                supplier_id=refurbisher.id, donation=collected, grade="B",
-                wipe_certificate=f"ADB-DEMO-{sku}", unit_value_cents=6000 if collected else None,
-                collection_id=collection.id if collected else None)
+                supplier_id=refurbisher.id,
+                donation=collected,
+                grade="B",
+                wipe_certificate=f"ADB-DEMO-{sku}",
+                unit_value_cents=6000 if collected else None,
+                collection_id=collection.id if collected else None,
+            )
     return origins

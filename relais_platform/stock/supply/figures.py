@@ -112,18 +112,35 @@ def _value():
 def _receipts() -> tuple[list[SupplierReceipts], list[KindReceipts]]:
     donated = SupplyReceipt.donation.is_(True)
     rows = db.session.execute(
-        select(SupplyReceipt.supplier_id, Supplier.name, Supplier.kind, func.count(),
-               func.sum(SupplyReceipt.quantity),
-               func.coalesce(func.sum(SupplyReceipt.quantity).filter(donated), 0), _value(),
-               func.coalesce(func.sum(SupplyReceipt.quantity * SupplyReceipt.unit_value_cents)
-                             .filter(donated), 0))
+        select(
+            SupplyReceipt.supplier_id,
+            Supplier.name,
+            Supplier.kind,
+            func.count(),
+            func.sum(SupplyReceipt.quantity),
+            func.coalesce(func.sum(SupplyReceipt.quantity).filter(donated), 0),
+            _value(),
+            func.coalesce(
+                func.sum(SupplyReceipt.quantity * SupplyReceipt.unit_value_cents).filter(donated), 0
+            ),
+        )
         .outerjoin(Supplier, Supplier.id == SupplyReceipt.supplier_id)
         .group_by(SupplyReceipt.supplier_id, Supplier.name, Supplier.kind)
         .order_by(func.sum(SupplyReceipt.quantity).desc(), Supplier.name)
     ).all()
-    by_supplier = [SupplierReceipts(sid, name, kind.value if kind else UNKNOWN, int(n), int(units),
-                                    int(gifts), int(value), int(gift_value))
-                   for sid, name, kind, n, units, gifts, value, gift_value in rows]
+    by_supplier = [
+        SupplierReceipts(
+            sid,
+            name,
+            kind.value if kind else UNKNOWN,
+            int(n),
+            int(units),
+            int(gifts),
+            int(value),
+            int(gift_value),
+        )
+        for sid, name, kind, n, units, gifts, value, gift_value in rows
+    ]
     kinds: dict[str, list[int]] = {}
     for row in by_supplier:
         totals = kinds.setdefault(row.kind, [0, 0, 0])
@@ -134,11 +151,14 @@ def _receipts() -> tuple[list[SupplierReceipts], list[KindReceipts]]:
 
 
 def _gifts() -> list[YearGifts]:
-    year = extract("year", func.timezone(current_app.config["BABEL_DEFAULT_TIMEZONE"],
-                                         SupplyReceipt.received_at))
+    year = extract(
+        "year", func.timezone(current_app.config["BABEL_DEFAULT_TIMEZONE"], SupplyReceipt.received_at)
+    )
     rows = db.session.execute(
         select(year, func.sum(SupplyReceipt.quantity), _value())
-        .where(SupplyReceipt.donation.is_(True)).group_by(year).order_by(year.desc())
+        .where(SupplyReceipt.donation.is_(True))
+        .group_by(year)
+        .order_by(year.desc())
     ).all()
     return [YearGifts(int(y), int(units), int(value)) for y, units, value in rows]
 
@@ -150,22 +170,38 @@ def _reuse_figures() -> tuple[list[Reuse], list[Reuse], list[Reuse]]:
 
     def joined(alias, column):
         rows = db.session.execute(
-            select(alias.c.id, alias.c.name, func.sum(CollectionItem.quantity),
-                   func.sum(CollectionItem.refurbished), func.sum(CollectionItem.recycled))
-            .select_from(Collection).join(CollectionItem, CollectionItem.collection_id == Collection.id)
+            select(
+                alias.c.id,
+                alias.c.name,
+                func.sum(CollectionItem.quantity),
+                func.sum(CollectionItem.refurbished),
+                func.sum(CollectionItem.recycled),
+            )
+            .select_from(Collection)
+            .join(CollectionItem, CollectionItem.collection_id == Collection.id)
             .outerjoin(alias, alias.c.id == column)
-            .group_by(alias.c.id, alias.c.name).order_by(alias.c.name)
+            .group_by(alias.c.id, alias.c.name)
+            .order_by(alias.c.name)
         ).all()
-        return [Reuse(str(k) if k is not None else UNKNOWN, lab or "—", int(c), int(r), int(x))
-                for k, lab, c, r, x in rows]
+        return [
+            Reuse(str(k) if k is not None else UNKNOWN, lab or "—", int(c), int(r), int(x))
+            for k, lab, c, r, x in rows
+        ]
 
     by_year = [
         Reuse(str(int(y)), str(int(y)), int(c), int(r), int(x))
         for y, c, r, x in db.session.execute(
-            select(year, func.sum(CollectionItem.quantity), func.sum(CollectionItem.refurbished),
-                   func.sum(CollectionItem.recycled))
-            .select_from(Collection).join(CollectionItem, CollectionItem.collection_id == Collection.id)
-            .group_by(year).order_by(year.desc()))
+            select(
+                year,
+                func.sum(CollectionItem.quantity),
+                func.sum(CollectionItem.refurbished),
+                func.sum(CollectionItem.recycled),
+            )
+            .select_from(Collection)
+            .join(CollectionItem, CollectionItem.collection_id == Collection.id)
+            .group_by(year)
+            .order_by(year.desc())
+        )
     ]
     return joined(donor, Collection.donor_id), joined(refurbisher, Collection.refurbisher_id), by_year
 
@@ -173,13 +209,15 @@ def _reuse_figures() -> tuple[list[Reuse], list[Reuse], list[Reuse]]:
 def _unit_flags():
     """Per unit ever handed over: whether it came back under warranty."""
     handed = SerialUnitEvent.to_status == UnitStatus.DISTRIBUTED
-    failed = and_(SerialUnitEvent.from_status == UnitStatus.DISTRIBUTED,
-                  SerialUnitEvent.to_status.in_((UnitStatus.RETURNED, UnitStatus.DEFECTIVE)))
+    failed = and_(
+        SerialUnitEvent.from_status == UnitStatus.DISTRIBUTED,
+        SerialUnitEvent.to_status.in_((UnitStatus.RETURNED, UnitStatus.DEFECTIVE)),
+    )
     return (
-        select(SerialUnitEvent.unit_id.label("unit_id"),
-               func.bool_or(failed).label("failed"))
-        .where(SerialUnitEvent.to_status.in_((UnitStatus.DISTRIBUTED, UnitStatus.RETURNED,
-                                              UnitStatus.DEFECTIVE)))
+        select(SerialUnitEvent.unit_id.label("unit_id"), func.bool_or(failed).label("failed"))
+        .where(
+            SerialUnitEvent.to_status.in_((UnitStatus.DISTRIBUTED, UnitStatus.RETURNED, UnitStatus.DEFECTIVE))
+        )
         .group_by(SerialUnitEvent.unit_id)
         .having(func.bool_or(handed))
         .subquery()
@@ -193,36 +231,54 @@ def _warranty() -> tuple[list[Warranty], list[Warranty]]:
         Warranty(sku, name, int(n), int(f))
         for sku, name, n, f in db.session.execute(
             select(Product.sku, Product.name, func.count(), failures)
-            .select_from(flags).join(SerialUnit, SerialUnit.id == flags.c.unit_id)
+            .select_from(flags)
+            .join(SerialUnit, SerialUnit.id == flags.c.unit_id)
             .join(Product, Product.id == SerialUnit.product_id)
-            .group_by(Product.sku, Product.name).order_by(Product.sku))
+            .group_by(Product.sku, Product.name)
+            .order_by(Product.sku)
+        )
     ]
     handed = {
         sid: (int(n), int(f))
         for sid, n, f in db.session.execute(
             select(UnitOrigin.supplier_id, func.count(), failures)
-            .select_from(flags).join(UnitOrigin, UnitOrigin.unit_id == flags.c.unit_id)
-            .where(UnitOrigin.supplier_id.is_not(None)).group_by(UnitOrigin.supplier_id))
+            .select_from(flags)
+            .join(UnitOrigin, UnitOrigin.unit_id == flags.c.unit_id)
+            .where(UnitOrigin.supplier_id.is_not(None))
+            .group_by(UnitOrigin.supplier_id)
+        )
     }
     outcomes: dict[int, dict[str, int]] = {}
     for sid, outcome, n in db.session.execute(
-        select(SupplierReturn.supplier_id, func.coalesce(SupplierReturnLine.outcome, literal("pending")),
-               func.count())
+        select(
+            SupplierReturn.supplier_id,
+            func.coalesce(SupplierReturnLine.outcome, literal("pending")),
+            func.count(),
+        )
         .join(SupplierReturnLine, SupplierReturnLine.supplier_return_id == SupplierReturn.id)
         .group_by(SupplierReturn.supplier_id, SupplierReturnLine.outcome)
     ):
         outcomes.setdefault(sid, {})[str(getattr(outcome, "value", outcome))] = int(n)
     ids = sorted(set(handed) | set(outcomes))
-    names = dict(db.session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(ids))).tuples().all())
+    names = dict(
+        db.session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(ids))).tuples().all()
+    )
     by_refurbisher = []
     for sid in sorted(ids, key=lambda i: names.get(i, "")):
         counts = outcomes.get(sid, {})
         n, f = handed.get(sid, (0, 0))
-        by_refurbisher.append(Warranty(
-            str(sid), names.get(sid, "—"), n, f, returned_to_supplier=sum(counts.values()),
-            repaired=counts.get(ReturnOutcome.REPAIRED.value, 0),
-            replaced=counts.get(ReturnOutcome.REPLACED.value, 0),
-            scrapped=counts.get(ReturnOutcome.SCRAPPED.value, 0)))
+        by_refurbisher.append(
+            Warranty(
+                str(sid),
+                names.get(sid, "—"),
+                n,
+                f,
+                returned_to_supplier=sum(counts.values()),
+                repaired=counts.get(ReturnOutcome.REPAIRED.value, 0),
+                replaced=counts.get(ReturnOutcome.REPLACED.value, 0),
+                scrapped=counts.get(ReturnOutcome.SCRAPPED.value, 0),
+            )
+        )
     return by_product, by_refurbisher
 
 
@@ -231,5 +287,13 @@ def figures() -> SupplyFigures:
     by_supplier, by_kind = _receipts()
     by_donor, by_refurbisher, by_year = _reuse_figures()
     warranty_product, warranty_refurbisher = _warranty()
-    return SupplyFigures(by_supplier, by_kind, _gifts(), by_donor, by_refurbisher, by_year,
-                         warranty_product, warranty_refurbisher)
+    return SupplyFigures(
+        by_supplier,
+        by_kind,
+        _gifts(),
+        by_donor,
+        by_refurbisher,
+        by_year,
+        warranty_product,
+        warranty_refurbisher,
+    )

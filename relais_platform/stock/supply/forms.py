@@ -32,21 +32,32 @@ DEVICE_ORDER = sorted(DEVICE_CATEGORIES, key=lambda c: c.value)
 
 
 def supplier_choices(suppliers: list[Any], empty: Any) -> list[SelectChoice]:
-    return [SelectChoice("", empty), *(SelectChoice(str(s.id), f"{s.name} ({KIND_LABELS[s.kind]})")
-                                       for s in suppliers)]
+    return [
+        SelectChoice("", empty),
+        *(SelectChoice(str(s.id), f"{s.name} ({KIND_LABELS[s.kind]})") for s in suppliers),
+    ]
 
 
 class SupplierForm(FlaskForm):
     name = StringField(_l("Nom"), render_kw={"maxlength": 200})
-    kind = SelectField(_l("Type"), choices=[SelectChoice("", _l("Choisissez un type")),
-                                            *(SelectChoice(k.value, label) for k, label in KIND_LABELS.items())],
-                       validate_choice=False)
+    kind = SelectField(
+        _l("Type"),
+        choices=[
+            SelectChoice("", _l("Choisissez un type")),
+            *(SelectChoice(k.value, label) for k, label in KIND_LABELS.items()),
+        ],
+        validate_choice=False,
+    )
     siret = StringField(_l("SIRET (facultatif)"), render_kw={"inputmode": "numeric", "maxlength": 20})
     contact = TextAreaField(_l("Contact (facultatif)"), render_kw={"rows": 2, "maxlength": 1000})
 
     def service_data(self) -> dict[str, Any]:
-        return {"name": self.name.data, "kind": self.kind.data or None, "siret": self.siret.data,
-                "contact": self.contact.data}
+        return {
+            "name": self.name.data,
+            "kind": self.kind.data or None,
+            "siret": self.siret.data,
+            "contact": self.contact.data,
+        }
 
 
 class CollectionForm(FlaskForm):
@@ -54,16 +65,24 @@ class CollectionForm(FlaskForm):
 
     donor_id = SelectField(_l("Donateur"), choices=[], validate_choice=False)
     collected_on = DateField(_l("Date de la collecte"), validators=[Optional()])
-    refurbisher_id = SelectField(_l("Envoyée au reconditionneur (facultatif)"), choices=[],
-                                 validate_choice=False)
+    refurbisher_id = SelectField(
+        _l("Envoyée au reconditionneur (facultatif)"), choices=[], validate_choice=False
+    )
     note = TextAreaField(_l("Remarque (facultatif)"), render_kw={"rows": 2, "maxlength": 2000})
 
     def service_data(self, quantities: dict[str, str]) -> dict[str, Any]:
-        items = [{"category": category.value, "quantity": optional_int(quantities.get(category.value))}
-                 for category in DEVICE_ORDER if (quantities.get(category.value) or "").strip()]
-        return {"donor_id": optional_int(self.donor_id.data), "collected_on": self.collected_on.data,
-                "refurbisher_id": optional_int(self.refurbisher_id.data), "items": items,
-                "note": self.note.data}
+        items = [
+            {"category": category.value, "quantity": optional_int(quantities.get(category.value))}
+            for category in DEVICE_ORDER
+            if (quantities.get(category.value) or "").strip()
+        ]
+        return {
+            "donor_id": optional_int(self.donor_id.data),
+            "collected_on": self.collected_on.data,
+            "refurbisher_id": optional_int(self.refurbisher_id.data),
+            "items": items,
+            "note": self.note.data,
+        }
 
 
 class SendForm(FlaskForm):
@@ -73,5 +92,7 @@ class SendForm(FlaskForm):
 
 class ReturnForm(FlaskForm):
     supplier_id = SelectField(_l("Reconditionneur"), choices=[], validate_choice=False)
-    serials = TextAreaField(_l("Numéros des unités défectueuses (scannés ou collés)"),
-                            render_kw={"rows": 5, "spellcheck": "false", "autocomplete": "off"})
+    serials = TextAreaField(
+        _l("Numéros des unités défectueuses (scannés ou collés)"),
+        render_kw={"rows": 5, "spellcheck": "false", "autocomplete": "off"},
+    )

@@ -41,8 +41,7 @@ class SupplierKind(enum.StrEnum):
     VENDOR = "vendor"
 
 
-DONOR_KINDS = frozenset({SupplierKind.DONOR_COMPANY, SupplierKind.DONOR_PUBLIC,
-                         SupplierKind.COLLECTION})
+DONOR_KINDS = frozenset({SupplierKind.DONOR_COMPANY, SupplierKind.DONOR_PUBLIC, SupplierKind.COLLECTION})
 # Who prepares devices and answers for them under warranty.
 REFURBISHING_KINDS = frozenset({SupplierKind.REFURBISHER, SupplierKind.VENDOR})
 
@@ -71,8 +70,7 @@ class Collection(CreatedAt, Model):
     id: Mapped[intpk]
     donor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("suppliers.id"), index=True)
     collected_on: Mapped[date] = mapped_column(Date)
-    refurbisher_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("suppliers.id"),
-                                                       index=True)
+    refurbisher_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("suppliers.id"), index=True)
     sent_on: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
@@ -81,7 +79,8 @@ class Collection(CreatedAt, Model):
     donor: Mapped[Supplier] = relationship(foreign_keys=[donor_id], lazy="joined")
     refurbisher: Mapped[Supplier | None] = relationship(foreign_keys=[refurbisher_id], lazy="joined")
     items: Mapped[list[CollectionItem]] = relationship(
-        back_populates="collection", order_by="CollectionItem.category", lazy="selectin")
+        back_populates="collection", order_by="CollectionItem.category", lazy="selectin"
+    )
 
 
 class CollectionItem(Model):
@@ -116,14 +115,16 @@ class SupplyReceipt(Model):
     )
 
     id: Mapped[intpk]
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                  default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow
+    )
     product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
     # None: a connection good received before any supplier was known for it.
     supplier_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("suppliers.id"))
-    collection_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("supply_collections.id"),
-                                                      index=True)
+    collection_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("supply_collections.id"), index=True
+    )
     donation: Mapped[bool] = mapped_column(Boolean, default=False)
     unit_value_cents: Mapped[int | None] = mapped_column(Integer)
     grade: Mapped[Grade | None] = enum_column(Grade, nullable=True)
@@ -166,7 +167,8 @@ class SupplierReturn(CreatedAt, Model):
 
     supplier: Mapped[Supplier] = relationship(lazy="joined")
     lines: Mapped[list[SupplierReturnLine]] = relationship(
-        back_populates="supplier_return", order_by="SupplierReturnLine.id", lazy="selectin")
+        back_populates="supplier_return", order_by="SupplierReturnLine.id", lazy="selectin"
+    )
 
 
 class SupplierReturnLine(Model):

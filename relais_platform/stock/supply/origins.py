@@ -108,24 +108,30 @@ def check(product: Product, origin: Origin | None) -> CheckedOrigin:
         if supplier is None:
             errors["supplier_id"] = [_("Fournisseur introuvable.")]
     elif device:
-        errors["supplier_id"] = [_("Indiquez le fournisseur (reconditionneur) de ces appareils "
-                                   "reconditionnés.")]
+        errors["supplier_id"] = [
+            _("Indiquez le fournisseur (reconditionneur) de ces appareils reconditionnés.")
+        ]
     elif product.usual_supplier_id is not None:
         supplier = db.session.get(Supplier, product.usual_supplier_id)
     value = origin.unit_value_cents
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                              or not 0 <= value <= MAX_UNIT_VALUE_CENTS):
-        errors["unit_value_cents"] = [_("Valeur unitaire en centimes, entre 0 et %(max)d.",
-                                        max=MAX_UNIT_VALUE_CENTS)]
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UNIT_VALUE_CENTS
+    ):
+        errors["unit_value_cents"] = [
+            _("Valeur unitaire en centimes, entre 0 et %(max)d.", max=MAX_UNIT_VALUE_CENTS)
+        ]
     grade = _grade(errors, "grade", origin.grade)
     certificate = _certificate(errors, "wipe_certificate", origin.wipe_certificate)
     units: dict[str, tuple[Grade | None, str | None]] = {}
     for serial, detail in origin.units.items():
-        units[serial.strip().upper()] = (_grade(errors, "units", detail.grade),
-                                         _certificate(errors, "units", detail.wipe_certificate))
+        units[serial.strip().upper()] = (
+            _grade(errors, "units", detail.grade),
+            _certificate(errors, "units", detail.wipe_certificate),
+        )
     if not device and (grade or certificate or units):
         errors.setdefault("grade", []).append(
-            _("Grade et certificat d'effacement ne concernent que les appareils reconditionnés."))
+            _("Grade et certificat d'effacement ne concernent que les appareils reconditionnés.")
+        )
     collection = None
     if origin.collection_id is not None:
         collection = db.session.get(Collection, origin.collection_id)
@@ -134,19 +140,27 @@ def check(product: Product, origin: Origin | None) -> CheckedOrigin:
         elif collection.closed_at is not None:
             errors["collection_id"] = [_("La collecte n° %(id)d est close.", id=collection.id)]
         elif collection.refurbisher_id is None:
-            errors["collection_id"] = [_("La collecte n° %(id)d n'a pas encore été envoyée à un "
-                                         "reconditionneur.", id=collection.id)]
+            errors["collection_id"] = [
+                _("La collecte n° %(id)d n'a pas encore été envoyée à un reconditionneur.", id=collection.id)
+            ]
         elif supplier is not None and supplier.id != collection.refurbisher_id:
-            errors["collection_id"] = [_("La collecte n° %(id)d a été envoyée à %(name)s : la "
-                                         "réception doit venir de ce reconditionneur.",
-                                         id=collection.id, name=collection.refurbisher.name)]
+            errors["collection_id"] = [
+                _(
+                    "La collecte n° %(id)d a été envoyée à %(name)s : la "
+                    "réception doit venir de ce reconditionneur.",
+                    id=collection.id,
+                    name=collection.refurbisher.name if collection.refurbisher else "",
+                )
+            ]
         elif not any(item.category == product.category for item in collection.items):
-            errors["collection_id"] = [_("La collecte n° %(id)d ne comprend aucun article de cette "
-                                         "catégorie.", id=collection.id)]
+            errors["collection_id"] = [
+                _("La collecte n° %(id)d ne comprend aucun article de cette catégorie.", id=collection.id)
+            ]
     if errors:
         raise ValidationFailed(errors)
-    return CheckedOrigin(product, supplier, bool(origin.donation), value, collection, grade,
-                         certificate, units)
+    return CheckedOrigin(
+        product, supplier, bool(origin.donation), value, collection, grade, certificate, units
+    )
 
 
 def check_units(origin: CheckedOrigin, serials: Sequence[str]) -> None:
@@ -157,8 +171,10 @@ def check_units(origin: CheckedOrigin, serials: Sequence[str]) -> None:
     if strangers:
         errors["units"] = [f"{serial}: " + _("absent de la réception") for serial in strangers]
     if origin.is_device:
-        for key, index, message in (("grade", 0, _("grade manquant (A, B ou C)")),
-                                    ("wipe_certificate", 1, _("certificat d'effacement manquant"))):
+        for key, index, message in (
+            ("grade", 0, _("grade manquant (A, B ou C)")),
+            ("wipe_certificate", 1, _("certificat d'effacement manquant")),
+        ):
             default = origin.grade if index == 0 else origin.wipe_certificate
             if default is not None:
                 continue
@@ -188,11 +204,15 @@ def check_quantity(origin: CheckedOrigin) -> None:
 def record(origin: CheckedOrigin, quantity: int, serials: Sequence[str] = ()) -> SupplyReceipt:
     """Write the receipt's origin, its units' origins and the collection's refurbished count."""
     receipt = SupplyReceipt(
-        product_id=origin.product.id, quantity=quantity,
+        product_id=origin.product.id,
+        quantity=quantity,
         supplier_id=origin.supplier.id if origin.supplier else None,
         collection_id=origin.collection.id if origin.collection else None,
-        donation=origin.donation, unit_value_cents=origin.unit_value_cents, grade=origin.grade,
-        wipe_certificate=origin.wipe_certificate, actor_id=current_actor_id(),
+        donation=origin.donation,
+        unit_value_cents=origin.unit_value_cents,
+        grade=origin.grade,
+        wipe_certificate=origin.wipe_certificate,
+        actor_id=current_actor_id(),
     )
     db.session.add(receipt)
     db.session.flush()
@@ -206,22 +226,43 @@ def record(origin: CheckedOrigin, quantity: int, serials: Sequence[str] = ()) ->
 def _record_units(origin: CheckedOrigin, receipt: SupplyReceipt, serials: Sequence[str]) -> None:
     """One INSERT … SELECT for every unit; per-unit grades and certificates then overlay it."""
     table = UnitOrigin.__table__
-    db.session.execute(insert(table).from_select(
-        ["unit_id", "receipt_id", "supplier_id", "donor_id", "collection_id", "grade", "wipe_certificate"],
-        select(SerialUnit.id, literal(receipt.id, BigInteger),
-               literal(receipt.supplier_id, BigInteger), literal(origin.donor_id, BigInteger),
-               literal(receipt.collection_id, BigInteger),
-               literal(origin.grade, table.c.grade.type),
-               literal(origin.wipe_certificate, String))
-        .where(SerialUnit.product_id == origin.product.id,
-               SerialUnit.serial == any_(bindparam("serials", list(serials), type_=ARRAY(String)))),
-    ))
+    db.session.execute(
+        insert(table).from_select(
+            [
+                "unit_id",
+                "receipt_id",
+                "supplier_id",
+                "donor_id",
+                "collection_id",
+                "grade",
+                "wipe_certificate",
+            ],
+            select(
+                SerialUnit.id,
+                literal(receipt.id, BigInteger),
+                literal(receipt.supplier_id, BigInteger),
+                literal(origin.donor_id, BigInteger),
+                literal(receipt.collection_id, BigInteger),
+                literal(origin.grade, table.c.grade.type),
+                literal(origin.wipe_certificate, String),
+            ).where(
+                SerialUnit.product_id == origin.product.id,
+                SerialUnit.serial == any_(bindparam("serials", list(serials), type_=ARRAY(String))),
+            ),
+        )
+    )
     for serial, (grade, certificate) in origin.units.items():
-        values = {key: value for key, value in (("grade", grade), ("wipe_certificate", certificate))
-                  if value is not None}
+        values = {
+            key: value
+            for key, value in (("grade", grade), ("wipe_certificate", certificate))
+            if value is not None
+        }
         if values:
-            unit_id = select(SerialUnit.id).where(SerialUnit.product_id == origin.product.id,
-                                                  SerialUnit.serial == serial).scalar_subquery()
+            unit_id = (
+                select(SerialUnit.id)
+                .where(SerialUnit.product_id == origin.product.id, SerialUnit.serial == serial)
+                .scalar_subquery()
+            )
             db.session.execute(update(table).where(table.c.unit_id == unit_id).values(**values))
 
 
@@ -230,22 +271,36 @@ def _count_refurbished(origin: CheckedOrigin, quantity: int) -> None:
     assert collection is not None
     item = db.session.scalar(
         select(CollectionItem)
-        .where(CollectionItem.collection_id == collection.id,
-               CollectionItem.category == origin.product.category)
-        .with_for_update().execution_options(populate_existing=True))
+        .where(
+            CollectionItem.collection_id == collection.id, CollectionItem.category == origin.product.category
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert item is not None  # checked in `check`
     if item.refurbished + quantity > item.quantity:
-        raise ValidationFailed.field("collection_id", _(
-            "La collecte n° %(id)d comptait %(collected)d article(s) de cette catégorie, dont "
-            "%(done)d déjà reçu(s) : %(count)d de plus, c'est trop.",
-            id=collection.id, collected=item.quantity, done=item.refurbished, count=quantity))
+        raise ValidationFailed.field(
+            "collection_id",
+            _(
+                "La collecte n° %(id)d comptait %(collected)d article(s) de cette catégorie, dont "
+                "%(done)d déjà reçu(s) : %(count)d de plus, c'est trop.",
+                id=collection.id,
+                collected=item.quantity,
+                done=item.refurbished,
+                count=quantity,
+            ),
+        )
     item.refurbished += quantity
 
 
 def supplier_choices() -> list[tuple[str, str]]:
     """Suppliers and open collections sent to a refurbisher, for the receipt form."""
-    return [(str(i), name) for i, name in db.session.execute(
-        select(Supplier.id, Supplier.name).order_by(Supplier.name).limit(1000))]
+    return [
+        (str(i), name)
+        for i, name in db.session.execute(
+            select(Supplier.id, Supplier.name).order_by(Supplier.name).limit(1000)
+        )
+    ]
 
 
 def collection_choices() -> list[tuple[str, str]]:
@@ -253,5 +308,7 @@ def collection_choices() -> list[tuple[str, str]]:
         select(Collection.id, Collection.collected_on, Supplier.name)
         .join(Supplier, Supplier.id == Collection.donor_id)
         .where(Collection.closed_at.is_(None), Collection.refurbisher_id.is_not(None))
-        .order_by(Collection.collected_on.desc()).limit(200))
+        .order_by(Collection.collected_on.desc())
+        .limit(200)
+    )
     return [(str(i), f"n° {i} — {name} ({day:%d/%m/%Y})") for i, day, name in rows]

@@ -31,7 +31,9 @@ WARRANTY_STATUSES = (UnitStatus.RETURNED, UnitStatus.DEFECTIVE)
 
 
 def _supplier(supplier: Supplier | None) -> dict[str, Any] | None:
-    return None if supplier is None else {"id": supplier.id, "name": supplier.name, "kind": supplier.kind.value}
+    return (
+        None if supplier is None else {"id": supplier.id, "name": supplier.name, "kind": supplier.kind.value}
+    )
 
 
 def _relais_names(ids: set[int]) -> dict[int, str]:
@@ -43,8 +45,14 @@ def _relais_names(ids: set[int]) -> dict[int, str]:
 def build(unit: SerialUnit, history: list[SerialUnitEvent], *, national: bool) -> dict[str, Any]:
     """The passport of a unit the caller may see (`national`: the national team's view)."""
     origin = db.session.get(UnitOrigin, unit.id)
-    suppliers = {s.id: s for s in db.session.scalars(select(Supplier).where(Supplier.id.in_(
-        [i for i in (origin.supplier_id, origin.donor_id) if i] if origin else [])))}
+    suppliers = {
+        s.id: s
+        for s in db.session.scalars(
+            select(Supplier).where(
+                Supplier.id.in_([i for i in (origin.supplier_id, origin.donor_id) if i] if origin else [])
+            )
+        )
+    }
     passport: dict[str, Any] = {
         "supplier": _supplier(suppliers.get(origin.supplier_id)) if origin and origin.supplier_id else None,
         "donor": _supplier(suppliers.get(origin.donor_id)) if origin and origin.donor_id else None,
@@ -62,18 +70,32 @@ def build(unit: SerialUnit, history: list[SerialUnitEvent], *, national: bool) -
     handed: SerialUnitEvent | None = None
     for event in history:
         if event.to_status == UnitStatus.SHIPPED:
-            passport["shipments"].append({"order_id": event.order_id, "relais_id": event.relais_id,
-                                          "relais_name": names.get(event.relais_id or 0),
-                                          "shipped_at": event.occurred_at})
+            passport["shipments"].append(
+                {
+                    "order_id": event.order_id,
+                    "relais_id": event.relais_id,
+                    "relais_name": names.get(event.relais_id or 0),
+                    "shipped_at": event.occurred_at,
+                }
+            )
         elif event.to_status == UnitStatus.DISTRIBUTED:
             handed = event
         elif event.from_status == UnitStatus.DISTRIBUTED and event.to_status in WARRANTY_STATUSES:
-            passport["warranty_events"].append({"occurred_at": event.occurred_at,
-                                                "outcome": event.to_status.value, "note": event.note,
-                                                "relais_id": event.relais_id})
+            passport["warranty_events"].append(
+                {
+                    "occurred_at": event.occurred_at,
+                    "outcome": event.to_status.value,
+                    "note": event.note,
+                    "relais_id": event.relais_id,
+                }
+            )
     if handed is not None:
-        passport["handover"] = {"date": handed.occurred_at.date(), "relais_id": handed.relais_id,
-                                "relais_name": names.get(handed.relais_id or 0), "beneficiary_name": None}
+        passport["handover"] = {
+            "date": handed.occurred_at.date(),
+            "relais_id": handed.relais_id,
+            "relais_name": names.get(handed.relais_id or 0),
+            "beneficiary_name": None,
+        }
     if national:
         _national_part(unit, origin, passport)
     else:
@@ -85,37 +107,67 @@ def _national_part(unit: SerialUnit, origin: UnitOrigin | None, passport: dict[s
     if origin is not None:
         receipt = db.session.get(SupplyReceipt, origin.receipt_id)
         if receipt is not None:
-            passport["receipt"] = {"id": receipt.id, "received_at": receipt.received_at,
-                                   "donation": receipt.donation,
-                                   "unit_value_cents": receipt.unit_value_cents}
+            passport["receipt"] = {
+                "id": receipt.id,
+                "received_at": receipt.received_at,
+                "donation": receipt.donation,
+                "unit_value_cents": receipt.unit_value_cents,
+            }
         if origin.collection_id:
             collection = db.session.get(Collection, origin.collection_id)
             if collection is not None:
-                passport["collection"] = {"id": collection.id, "collected_on": collection.collected_on,
-                                          "donor": _supplier(collection.donor),
-                                          "refurbisher": _supplier(collection.refurbisher)}
-    rows = db.session.execute(
-        select(SupplierReturnLine, SupplierReturn)
-        .join(SupplierReturn, SupplierReturn.id == SupplierReturnLine.supplier_return_id)
-        .where(or_(SupplierReturnLine.unit_id == unit.id, SupplierReturnLine.replacement_unit_id == unit.id))
-        .order_by(SupplierReturnLine.id)
-    ).tuples().all()
-    replacements = dict(db.session.execute(select(SerialUnit.id, SerialUnit.serial).where(SerialUnit.id.in_(
-        [line.replacement_unit_id for line, _batch in rows if line.replacement_unit_id]))).tuples().all())
+                passport["collection"] = {
+                    "id": collection.id,
+                    "collected_on": collection.collected_on,
+                    "donor": _supplier(collection.donor),
+                    "refurbisher": _supplier(collection.refurbisher),
+                }
+    rows = (
+        db.session.execute(
+            select(SupplierReturnLine, SupplierReturn)
+            .join(SupplierReturn, SupplierReturn.id == SupplierReturnLine.supplier_return_id)
+            .where(
+                or_(SupplierReturnLine.unit_id == unit.id, SupplierReturnLine.replacement_unit_id == unit.id)
+            )
+            .order_by(SupplierReturnLine.id)
+        )
+        .tuples()
+        .all()
+    )
+    replacements = dict(
+        db.session.execute(
+            select(SerialUnit.id, SerialUnit.serial).where(
+                SerialUnit.id.in_(
+                    [line.replacement_unit_id for line, _batch in rows if line.replacement_unit_id]
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
     passport["supplier_returns"] = [
-        {"return_id": batch.id, "supplier": _supplier(batch.supplier), "sent_at": batch.created_at,
-         "outcome": line.outcome.value if line.outcome else None, "answered_at": line.answered_at,
-         "replacement_serial": replacements.get(line.replacement_unit_id or 0),
-         "replaces": line.unit_id != unit.id}
+        {
+            "return_id": batch.id,
+            "supplier": _supplier(batch.supplier),
+            "sent_at": batch.created_at,
+            "outcome": line.outcome.value if line.outcome else None,
+            "answered_at": line.answered_at,
+            "replacement_serial": replacements.get(line.replacement_unit_id or 0),
+            "replaces": line.unit_id != unit.id,
+        }
         for line, batch in rows
     ]
 
 
 def _relais_part(unit: SerialUnit, passport: dict[str, Any]) -> None:
     """The relais' own records: the hand-over as recorded, the person, exchanges."""
-    distributions = list(db.session.scalars(
-        select(Distribution).where(Distribution.unit_id == unit.id, Distribution.cancelled_at.is_(None))
-        .order_by(Distribution.id)))
+    distributions = list(
+        db.session.scalars(
+            select(Distribution)
+            .where(Distribution.unit_id == unit.id, Distribution.cancelled_at.is_(None))
+            .order_by(Distribution.id)
+        )
+    )
     if not distributions:
         return
     distribution = distributions[-1]
@@ -127,5 +179,9 @@ def _relais_part(unit: SerialUnit, passport: dict[str, Any]) -> None:
             person = None
         name = f"{person.first_name} {person.last_name}" if person else None
     handover = passport["handover"] or {"relais_id": distribution.relais_id, "relais_name": None}
-    passport["handover"] = {**handover, "date": distribution.distributed_on,
-                            "distribution_id": distribution.id, "beneficiary_name": name}
+    passport["handover"] = {
+        **handover,
+        "date": distribution.distributed_on,
+        "distribution_id": distribution.id,
+        "beneficiary_name": name,
+    }

@@ -17,8 +17,11 @@ class SupplierInSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     siret = fields.String(allow_none=True, validate=validate.Length(max=20))
-    contact = fields.String(allow_none=True, validate=validate.Length(max=1000),
-                            metadata={"description": "Personne, e-mail ou téléphone à joindre"})
+    contact = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "Personne, e-mail ou téléphone à joindre"},
+    )
 
 
 class SupplierSchema(Schema):
@@ -48,11 +51,14 @@ class CollectionItemInSchema(Schema):
 class CollectionInSchema(Schema):
     donor_id = fields.Integer(strict=True, required=True)
     collected_on = fields.Date(required=True)
-    items = fields.List(fields.Nested(CollectionItemInSchema), required=True,
-                        validate=validate.Length(min=1, max=20))
-    refurbisher_id = fields.Integer(strict=True, allow_none=True,
-                                    metadata={"description": "Reconditionneur, si la collecte lui est "
-                                                             "envoyée dès son enregistrement"})
+    items = fields.List(
+        fields.Nested(CollectionItemInSchema), required=True, validate=validate.Length(min=1, max=20)
+    )
+    refurbisher_id = fields.Integer(
+        strict=True,
+        allow_none=True,
+        metadata={"description": "Reconditionneur, si la collecte lui est envoyée dès son enregistrement"},
+    )
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
@@ -87,24 +93,31 @@ class CollectionListArgs(PaginationArgs):
 
 class SupplierReturnInSchema(Schema):
     supplier_id = fields.Integer(strict=True, required=True)
-    serials = fields.List(fields.String(validate=validate.Length(max=10_000)), required=True,
-                          validate=validate.Length(min=1, max=1000),
-                          metadata={"description": "Unités défectueuses revenues au stock national"})
+    serials = fields.List(
+        fields.String(validate=validate.Length(max=10_000)),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "Unités défectueuses revenues au stock national"},
+    )
 
 
 class ReturnAnswerInSchema(Schema):
     serial = fields.String(required=True, validate=validate.Length(min=1, max=32))
     outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in ReturnOutcome]))
-    replacement_serial = fields.String(allow_none=True, validate=validate.Length(max=32),
-                                       metadata={"description": "replaced : l'unité reçue en échange"})
+    replacement_serial = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "replaced : l'unité reçue en échange"},
+    )
     grade = fields.String(allow_none=True, validate=validate.OneOf([g.value for g in Grade]))
     wipe_certificate = fields.String(allow_none=True, validate=validate.Length(max=200))
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
 class ReturnAnswersInSchema(Schema):
-    answers = fields.List(fields.Nested(ReturnAnswerInSchema), required=True,
-                          validate=validate.Length(min=1, max=1000))
+    answers = fields.List(
+        fields.Nested(ReturnAnswerInSchema), required=True, validate=validate.Length(min=1, max=1000)
+    )
 
 
 class SupplierReturnLineSchema(Schema):
@@ -192,8 +205,12 @@ class PassportHandoverSchema(Schema):
     relais_id = fields.Integer(allow_none=True)
     relais_name = fields.String(allow_none=True)
     distribution_id = fields.Integer(metadata={"description": "Relais seulement"})
-    beneficiary_name = fields.String(allow_none=True, metadata={
-        "description": "Relais seulement, s'il connaît la personne ; jamais pour l'équipe nationale"})
+    beneficiary_name = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Relais seulement, s'il connaît la personne ; jamais pour l'équipe nationale"
+        },
+    )
 
 
 class PassportWarrantySchema(Schema):
@@ -228,16 +245,21 @@ class PassportReturnSchema(Schema):
 
 
 class PassportSchema(Schema):
-    supplier = fields.Nested(SupplierRefSchema, allow_none=True,
-                             metadata={"description": "Qui a livré l'unité (reconditionneur, opérateur…)"})
+    supplier = fields.Nested(
+        SupplierRefSchema,
+        allow_none=True,
+        metadata={"description": "Qui a livré l'unité (reconditionneur, opérateur…)"},
+    )
     donor = fields.Nested(SupplierRefSchema, allow_none=True)
     grade = fields.String(allow_none=True)
     wipe_certificate = fields.String(allow_none=True)
-    collection = fields.Nested(PassportCollectionSchema, allow_none=True,
-                               metadata={"description": "National seulement"})
+    collection = fields.Nested(
+        PassportCollectionSchema, allow_none=True, metadata={"description": "National seulement"}
+    )
     receipt = fields.Nested(PassportReceiptSchema)
     shipments = fields.List(fields.Nested(PassportShipmentSchema))
     handover = fields.Nested(PassportHandoverSchema, allow_none=True)
     warranty_events = fields.List(fields.Nested(PassportWarrantySchema))
-    supplier_returns = fields.List(fields.Nested(PassportReturnSchema),
-                                   metadata={"description": "National seulement"})
+    supplier_returns = fields.List(
+        fields.Nested(PassportReturnSchema), metadata={"description": "National seulement"}
+    )

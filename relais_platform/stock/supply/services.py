@@ -56,7 +56,7 @@ def create_supplier(data: Mapping[str, Any]) -> Supplier:
     if not name or len(name) > MAX_NAME:
         errors["name"] = [_("Indiquez un nom (%(n)d caractères au plus).", n=MAX_NAME)]
     try:
-        kind = SupplierKind(data.get("kind"))
+        kind = SupplierKind(str(data.get("kind")))
     except ValueError:
         errors["kind"] = [_("Choisissez un type de la liste.")]
     siret = re.sub(r"\s", "", data.get("siret") or "") or None
@@ -95,16 +95,22 @@ def all_suppliers(kinds: frozenset[SupplierKind] | None = None) -> list[Supplier
     return list(db.session.scalars(stmt.limit(1000)))
 
 
-def get_supplier(supplier_id: int | None, *, field: str = "supplier_id",
-                 kinds: frozenset[SupplierKind] | None = None) -> Supplier:
+def get_supplier(
+    supplier_id: int | None, *, field: str = "supplier_id", kinds: frozenset[SupplierKind] | None = None
+) -> Supplier:
     """A supplier named in a request: unknown or of the wrong kind → 422 on that field."""
     supplier = db.session.get(Supplier, supplier_id) if isinstance(supplier_id, int) else None
     if supplier is None:
         raise ValidationFailed.field(field, _("Fournisseur introuvable."))
     if kinds is not None and supplier.kind not in kinds:
-        raise ValidationFailed.field(field, _("%(name)s n'est pas un fournisseur de ce type (%(kinds)s).",
-                                              name=supplier.name,
-                                              kinds=", ".join(sorted(k.value for k in kinds))))
+        raise ValidationFailed.field(
+            field,
+            _(
+                "%(name)s n'est pas un fournisseur de ce type (%(kinds)s).",
+                name=supplier.name,
+                kinds=", ".join(sorted(k.value for k in kinds)),
+            ),
+        )
     return supplier
 
 
@@ -119,7 +125,7 @@ def _items(raw: Any) -> list[tuple[Category, int]]:
     for index, item in enumerate(raw, start=1):
         item = item if isinstance(item, Mapping) else {}
         try:
-            category = Category(item.get("category"))
+            category = Category(str(item.get("category")))
         except ValueError:
             problems.append(_("Ligne %(n)d : catégorie inconnue.", n=index))
             continue
@@ -127,10 +133,14 @@ def _items(raw: Any) -> list[tuple[Category, int]]:
             problems.append(_("Ligne %(n)d : une collecte ne comprend que des appareils.", n=index))
             continue
         quantity = item.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) \
-                or not 0 < quantity <= MAX_COLLECTION_QUANTITY:
-            problems.append(_("Ligne %(n)d : quantité entre 1 et %(max)d attendue.", n=index,
-                              max=MAX_COLLECTION_QUANTITY))
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not 0 < quantity <= MAX_COLLECTION_QUANTITY
+        ):
+            problems.append(
+                _("Ligne %(n)d : quantité entre 1 et %(max)d attendue.", n=index, max=MAX_COLLECTION_QUANTITY)
+            )
             continue
         if category in seen:
             problems.append(_("Ligne %(n)d : catégorie déjà indiquée.", n=index))
@@ -151,8 +161,9 @@ def create_collection(data: Mapping[str, Any]) -> Collection:
         errors.update(exc.errors)
     if data.get("refurbisher_id") is not None:
         try:
-            refurbisher = get_supplier(data.get("refurbisher_id"), field="refurbisher_id",
-                                       kinds=REFURBISHING_KINDS)
+            refurbisher = get_supplier(
+                data.get("refurbisher_id"), field="refurbisher_id", kinds=REFURBISHING_KINDS
+            )
         except ValidationFailed as exc:
             errors.update(exc.errors)
     collected_on = data.get("collected_on")
@@ -166,14 +177,22 @@ def create_collection(data: Mapping[str, Any]) -> Collection:
     if errors:
         raise ValidationFailed(errors)
     assert donor is not None
-    collection = Collection(donor=donor, collected_on=collected_on, refurbisher=refurbisher,
-                            sent_on=collected_on if refurbisher else None, note=note,
-                            created_by_id=current_actor_id(),
-                            items=[CollectionItem(category=c, quantity=q) for c, q in items])
+    collection = Collection(
+        donor=donor,
+        collected_on=collected_on,
+        refurbisher=refurbisher,
+        sent_on=collected_on if refurbisher else None,
+        note=note,
+        created_by_id=current_actor_id(),
+        items=[CollectionItem(category=c, quantity=q) for c, q in items],
+    )
     db.session.add(collection)
     db.session.flush()
-    audit.record("collection_created", target=collection,
-                 details={"donor_id": donor.id, "items": {c.value: q for c, q in items}})
+    audit.record(
+        "collection_created",
+        target=collection,
+        details={"donor_id": donor.id, "items": {c.value: q for c, q in items}},
+    )
     return collection
 
 
@@ -205,8 +224,13 @@ def send_collection(collection_id: int, refurbisher_id: Any, sent_on: date | Non
     if collection.closed_at is not None:
         raise Conflict(_("La collecte n° %(id)d est close.", id=collection.id))
     if any(item.refurbished for item in collection.items) and collection.refurbisher_id != refurbisher.id:
-        raise Conflict(_("Des appareils de la collecte n° %(id)d sont déjà revenus de %(name)s.",
-                         id=collection.id, name=collection.refurbisher.name if collection.refurbisher else ""))
+        raise Conflict(
+            _(
+                "Des appareils de la collecte n° %(id)d sont déjà revenus de %(name)s.",
+                id=collection.id,
+                name=collection.refurbisher.name if collection.refurbisher else "",
+            )
+        )
     day = sent_on or local_today()
     if day < collection.collected_on or day > local_today():
         raise ValidationFailed.field("sent_on", _("Date d'envoi entre la collecte et aujourd'hui."))
@@ -221,13 +245,15 @@ def close_collection(collection_id: int) -> Collection:
     if collection.closed_at is not None:
         raise Conflict(_("La collecte n° %(id)d est déjà close.", id=collection.id))
     if collection.refurbisher_id is None:
-        raise Conflict(_("La collecte n° %(id)d n'a pas été envoyée à un reconditionneur.",
-                         id=collection.id))
+        raise Conflict(_("La collecte n° %(id)d n'a pas été envoyée à un reconditionneur.", id=collection.id))
     for item in collection.items:
         item.recycled = item.quantity - item.refurbished
     collection.closed_at = utcnow()
-    audit.record("collection_closed", target=collection,
-                 details={item.category.value: [item.refurbished, item.recycled] for item in collection.items})
+    audit.record(
+        "collection_closed",
+        target=collection,
+        details={item.category.value: [item.refurbished, item.recycled] for item in collection.items},
+    )
     return collection
 
 
@@ -235,7 +261,7 @@ def close_collection(collection_id: int) -> Collection:
 
 
 def _reject(field: str, problems: list[str]) -> ValidationFailed:
-    return ValidationFailed({field: problems[:national.MAX_REPORTED_PROBLEMS]})
+    return ValidationFailed({field: problems[: national.MAX_REPORTED_PROBLEMS]})
 
 
 def _lock_units_by_serial(serials: Sequence[str], field: str = "serials") -> list[SerialUnit]:
@@ -253,7 +279,9 @@ def _lock_units_by_serial(serials: Sequence[str], field: str = "serials") -> lis
     for unit in db.session.scalars(
         select(SerialUnit)
         .where(SerialUnit.serial == any_(bindparam("wanted", wanted, type_=ARRAY(String))))
-        .order_by(SerialUnit.id).with_for_update().execution_options(populate_existing=True)
+        .order_by(SerialUnit.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ):
         units.setdefault(unit.serial, []).append(unit)
     problems = []
@@ -274,32 +302,51 @@ def create_return(supplier_id: Any, serials: Sequence[str]) -> SupplierReturn:
     supplier = get_supplier(supplier_id, kinds=REFURBISHING_KINDS)
     units = _lock_units_by_serial(serials)
     ids = [unit.id for unit in units]
-    origins = dict(db.session.execute(
-        select(UnitOrigin.unit_id, UnitOrigin.supplier_id).where(UnitOrigin.unit_id.in_(ids))).tuples().all())
-    pending = set(db.session.scalars(
-        select(SupplierReturnLine.unit_id).where(
-            SupplierReturnLine.unit_id.in_(ids),
-            (SupplierReturnLine.outcome.is_(None)) | (SupplierReturnLine.outcome != ReturnOutcome.REPAIRED))))
+    origins = dict(
+        db.session.execute(
+            select(UnitOrigin.unit_id, UnitOrigin.supplier_id).where(UnitOrigin.unit_id.in_(ids))
+        )
+        .tuples()
+        .all()
+    )
+    pending = set(
+        db.session.scalars(
+            select(SupplierReturnLine.unit_id).where(
+                SupplierReturnLine.unit_id.in_(ids),
+                (SupplierReturnLine.outcome.is_(None))
+                | (SupplierReturnLine.outcome != ReturnOutcome.REPAIRED),
+            )
+        )
+    )
     problems = []
     for unit in units:
         if unit.status != UnitStatus.DEFECTIVE or unit.relais_id is not None:
-            problems.append(f"{unit.serial}: " + _("seule une unité défectueuse revenue au stock national "
-                                                   "repart chez le fournisseur"))
+            problems.append(
+                f"{unit.serial}: "
+                + _("seule une unité défectueuse revenue au stock national repart chez le fournisseur")
+            )
         elif unit.id in pending:
             problems.append(f"{unit.serial}: " + _("déjà renvoyée au fournisseur"))
         elif origins.get(unit.id) not in (None, supplier.id):
             problems.append(f"{unit.serial}: " + _("préparée par un autre fournisseur"))
     if problems:
         raise _reject("serials", problems)
-    batch = SupplierReturn(supplier=supplier, created_by_id=current_actor_id(),
-                           lines=[SupplierReturnLine(unit_id=unit.id) for unit in units])
+    batch = SupplierReturn(
+        supplier=supplier,
+        created_by_id=current_actor_id(),
+        lines=[SupplierReturnLine(unit_id=unit.id) for unit in units],
+    )
     db.session.add(batch)
     db.session.flush()
     for unit in units:
-        ledger.set_unit_status(unit, UnitStatus.DEFECTIVE, note=_(
-            "Renvoyée à %(name)s (retour fournisseur n° %(id)d)", name=supplier.name, id=batch.id))
-    audit.record("supplier_return_created", target=batch,
-                 details={"supplier_id": supplier.id, "unit_ids": ids})
+        ledger.set_unit_status(
+            unit,
+            UnitStatus.DEFECTIVE,
+            note=_("Renvoyée à %(name)s (retour fournisseur n° %(id)d)", name=supplier.name, id=batch.id),
+        )
+    audit.record(
+        "supplier_return_created", target=batch, details={"supplier_id": supplier.id, "unit_ids": ids}
+    )
     return batch
 
 
@@ -318,7 +365,8 @@ def returns_query() -> Select[tuple[SupplierReturn]]:
 
 def return_units(batch: SupplierReturn) -> dict[int, SerialUnit]:
     ids = [line.unit_id for line in batch.lines] + [
-        line.replacement_unit_id for line in batch.lines if line.replacement_unit_id]
+        line.replacement_unit_id for line in batch.lines if line.replacement_unit_id
+    ]
     return {unit.id: unit for unit in db.session.scalars(select(SerialUnit).where(SerialUnit.id.in_(ids)))}
 
 
@@ -339,7 +387,7 @@ def answer_return(return_id: int, answers: Sequence[Mapping[str, Any]]) -> Suppl
             problems.append(f"{serial}: " + _("pas en attente de réponse dans ce retour"))
             continue
         try:
-            outcome = ReturnOutcome(answer.get("outcome"))
+            outcome = ReturnOutcome(str(answer.get("outcome")))
         except ValueError:
             problems.append(f"{serial}: " + _("réponse attendue : repaired, replaced ou scrapped"))
             continue
@@ -351,38 +399,66 @@ def answer_return(return_id: int, answers: Sequence[Mapping[str, Any]]) -> Suppl
         raise _reject("answers", problems)
     for line, outcome, answer in planned:
         _apply_answer(batch, line, units[line.unit_id], outcome, answer)
-    audit.record("supplier_return_answered", target=batch,
-                 details={str(line.unit_id): outcome.value for line, outcome, _a in planned})
+    audit.record(
+        "supplier_return_answered",
+        target=batch,
+        details={str(line.unit_id): outcome.value for line, outcome, _a in planned},
+    )
     return batch
 
 
-def _apply_answer(batch: SupplierReturn, line: SupplierReturnLine, unit: SerialUnit,
-                  outcome: ReturnOutcome, answer: Mapping[str, Any]) -> None:
+def _apply_answer(
+    batch: SupplierReturn,
+    line: SupplierReturnLine,
+    unit: SerialUnit,
+    outcome: ReturnOutcome,
+    answer: Mapping[str, Any],
+) -> None:
     note = (answer.get("note") or "").strip() or None
     name = batch.supplier.name
     if outcome == ReturnOutcome.REPAIRED:
         product = unit.product
         level = ledger.lock_national_levels([product.id])[product.id]
-        ledger.move_national(product, MovementKind.RETURN, on_hand_delta=1, level=level,
-                             reason=_("Réparée par %(name)s (retour fournisseur n° %(id)d)",
-                                      name=name, id=batch.id))
+        ledger.move_national(
+            product,
+            MovementKind.RETURN,
+            on_hand_delta=1,
+            level=level,
+            reason=_("Réparée par %(name)s (retour fournisseur n° %(id)d)", name=name, id=batch.id),
+        )
         ledger.set_unit_status(unit, UnitStatus.IN_STOCK, note=_("Réparée par %(name)s", name=name))
     elif outcome == ReturnOutcome.REPLACED:
         serial = str(answer["replacement_serial"]).strip().upper()
         try:
-            national.receive(unit.product, serials=[serial], reason=_(
-                "Remplacement de %(serial)s par %(name)s", serial=unit.serial, name=name),
-                origin=Origin(supplier_id=batch.supplier_id, grade=answer.get("grade"),
-                              wipe_certificate=answer.get("wipe_certificate"),
-                              units={serial: UnitDetail()}))
+            national.receive(
+                unit.product,
+                serials=[serial],
+                reason=_("Remplacement de %(serial)s par %(name)s", serial=unit.serial, name=name),
+                origin=Origin(
+                    supplier_id=batch.supplier_id,
+                    grade=answer.get("grade"),
+                    wipe_certificate=answer.get("wipe_certificate"),
+                    units={serial: UnitDetail()},
+                ),
+            )
         except ValidationFailed as exc:
-            raise ValidationFailed({"answers": [f"{unit.serial}: {message}"
-                                                for messages in exc.errors.values()
-                                                for message in messages]}) from None
+            raise ValidationFailed(
+                {
+                    "answers": [
+                        f"{unit.serial}: {message}"
+                        for messages in exc.errors.values()
+                        for message in messages
+                    ]
+                }
+            ) from None
         line.replacement_unit_id = db.session.scalar(
-            select(SerialUnit.id).where(SerialUnit.product_id == unit.product_id, SerialUnit.serial == serial))
-        ledger.set_unit_status(unit, UnitStatus.DEFECTIVE, note=_(
-            "Remplacée par %(name)s : %(serial)s", name=name, serial=serial))
+            select(SerialUnit.id).where(SerialUnit.product_id == unit.product_id, SerialUnit.serial == serial)
+        )
+        ledger.set_unit_status(
+            unit,
+            UnitStatus.DEFECTIVE,
+            note=_("Remplacée par %(name)s : %(serial)s", name=name, serial=serial),
+        )
     else:
         ledger.set_unit_status(unit, UnitStatus.DEFECTIVE, note=_("Mise au rebut par %(name)s", name=name))
     line.outcome, line.answered_at, line.note = outcome, utcnow(), note

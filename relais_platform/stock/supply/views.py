@@ -76,8 +76,14 @@ def suppliers() -> Page:
             return redirect(url_for("supply.suppliers"))
     page = page_number()
     items, total = paginate(supply.suppliers_query(), page, PAGE_SIZE)
-    return render_template("supply/suppliers.html", form=form, items=items, page=page, pages=_pages(total),
-                           title=_("Fournisseurs")), code
+    return render_template(
+        "supply/suppliers.html",
+        form=form,
+        items=items,
+        page=page,
+        pages=_pages(total),
+        title=_("Fournisseurs"),
+    ), code
 
 
 # --- collections ----------------------------------------------------------------------
@@ -108,20 +114,34 @@ def collections() -> Page:
             return redirect(url_for("supply.collection_detail", collection_id=collection.id))
     page = page_number()
     items, total = paginate(supply.collections_query(), page, PAGE_SIZE)
-    return render_template("supply/collections.html", form=form, items=items, page=page, pages=_pages(total),
-                           quantities=quantities, categories=[(c, CATEGORY_LABELS[c]) for c in DEVICE_ORDER],
-                           title=_("Collectes")), code
+    return render_template(
+        "supply/collections.html",
+        form=form,
+        items=items,
+        page=page,
+        pages=_pages(total),
+        quantities=quantities,
+        categories=[(c, CATEGORY_LABELS[c]) for c in DEVICE_ORDER],
+        title=_("Collectes"),
+    ), code
 
 
-def _collection_page(collection_id: int, send_form: SendForm | None = None, messages: list[str] | None = None,
-                     code: int = 200) -> Page:
+def _collection_page(
+    collection_id: int, send_form: SendForm | None = None, messages: list[str] | None = None, code: int = 200
+) -> Page:
     collection = supply.get_collection(collection_id)
     send_form = send_form or SendForm(formdata=None)
-    send_form.refurbisher_id.choices = supplier_choices(supply.all_suppliers(REFURBISHING_KINDS),
-                                                        _("Choisissez un reconditionneur"))
-    return render_template("supply/collection.html", c=collection, send_form=send_form,
-                           close_form=ActionForm(), messages=messages or [],
-                           title=_("Collecte n° %(id)d", id=collection.id)), code
+    send_form.refurbisher_id.choices = supplier_choices(
+        supply.all_suppliers(REFURBISHING_KINDS), _("Choisissez un reconditionneur")
+    )
+    return render_template(
+        "supply/collection.html",
+        c=collection,
+        send_form=send_form,
+        close_form=ActionForm(),
+        messages=messages or [],
+        title=_("Collecte n° %(id)d", id=collection.id),
+    ), code
 
 
 @bp.get("/collections/<int:collection_id>")
@@ -166,8 +186,9 @@ def collection_close(collection_id: int) -> Page:
 @roles_required(*NATIONAL)
 def returns() -> Page:
     form = ReturnForm()
-    form.supplier_id.choices = supplier_choices(supply.all_suppliers(REFURBISHING_KINDS),
-                                                _("Choisissez un reconditionneur"))
+    form.supplier_id.choices = supplier_choices(
+        supply.all_suppliers(REFURBISHING_KINDS), _("Choisissez un reconditionneur")
+    )
     code = 200
     if request.method == "POST":
         try:
@@ -182,16 +203,29 @@ def returns() -> Page:
             return redirect(url_for("supply.return_detail", return_id=batch.id))
     page = page_number()
     items, total = paginate(supply.returns_query(), page, PAGE_SIZE)
-    return render_template("supply/returns.html", form=form, items=items, page=page, pages=_pages(total),
-                           title=_("Retours fournisseur")), code
+    return render_template(
+        "supply/returns.html",
+        form=form,
+        items=items,
+        page=page,
+        pages=_pages(total),
+        title=_("Retours fournisseur"),
+    ), code
 
 
 def _return_page(return_id: int, messages: list[str] | None = None, code: int = 200) -> Page:
     batch = supply.get_return(return_id)
-    return render_template("supply/return.html", batch=batch, units=supply.return_units(batch),
-                           outcomes=OUTCOME_LABELS, grades=GRADE_CHOICES, form=ActionForm(),
-                           values=request.form if request.method == "POST" else {}, messages=messages or [],
-                           title=_("Retour fournisseur n° %(id)d", id=batch.id)), code
+    return render_template(
+        "supply/return.html",
+        batch=batch,
+        units=supply.return_units(batch),
+        outcomes=OUTCOME_LABELS,
+        grades=GRADE_CHOICES,
+        form=ActionForm(),
+        values=request.form if request.method == "POST" else {},
+        messages=messages or [],
+        title=_("Retour fournisseur n° %(id)d", id=batch.id),
+    ), code
 
 
 @bp.get("/returns/<int:return_id>")
@@ -207,9 +241,13 @@ def return_answers(return_id: int) -> Page:
     for serial in request.form.getlist("serial"):
         outcome = request.form.get(f"outcome-{serial}", "")
         if outcome:
-            answers.append({key: request.form.get(f"{key}-{serial}") or None
-                            for key in ("replacement_serial", "grade", "wipe_certificate", "note")}
-                           | {"serial": serial, "outcome": outcome})
+            answers.append(
+                {
+                    key: request.form.get(f"{key}-{serial}") or None
+                    for key in ("replacement_serial", "grade", "wipe_certificate", "note")
+                }
+                | {"serial": serial, "outcome": outcome}
+            )
     try:
         supply.answer_return(return_id, answers)
     except DomainError as exc:
@@ -225,8 +263,11 @@ def return_answers(return_id: int) -> Page:
 @roles_required(*NATIONAL)
 def return_slip(return_id: int) -> Response:
     batch = supply.get_return(return_id)
-    return Response(slip.render_pdf(batch), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{slip.filename(batch)}"'})
+    return Response(
+        slip.render_pdf(batch),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{slip.filename(batch)}"'},
+    )
 
 
 # --- figures export -------------------------------------------------------------------
@@ -242,30 +283,83 @@ def _csv_cell(value: object) -> object:
 @roles_required(*NATIONAL)
 def figures_csv() -> Response:
     data = supply_figures.figures()
-    rows: list[list[object]] = [[
-        _("section"), _("clé"), _("libellé"), _("type"), _("unités"), _("dont dons"), _("valeur (centimes)"),
-        _("collectés"), _("reconditionnés"), _("recyclés"), _("taux de réemploi"), _("remis"),
-        _("pannes sous garantie"), _("taux de panne")]]
+    rows: list[list[object]] = [
+        [
+            _("section"),
+            _("clé"),
+            _("libellé"),
+            _("type"),
+            _("unités"),
+            _("dont dons"),
+            _("valeur (centimes)"),
+            _("collectés"),
+            _("reconditionnés"),
+            _("recyclés"),
+            _("taux de réemploi"),
+            _("remis"),
+            _("pannes sous garantie"),
+            _("taux de panne"),
+        ]
+    ]
     blank = [""] * 7
-    rows += [["receipts_by_supplier", s.supplier_id, s.name, s.kind, s.units, s.donated_units, s.value_cents,
-              *blank] for s in data.by_supplier]
-    rows += [["receipts_by_kind", k.kind, "", k.kind, k.units, "", k.value_cents, *blank] for k in data.by_kind]
-    rows += [["gifts_by_year", g.year, "", "", g.units, g.units, g.value_cents, *blank]
-             for g in data.gifts_by_year]
-    for section, reuse in (("reuse_by_donor", data.reuse_by_donor),
-                           ("reuse_by_refurbisher", data.reuse_by_refurbisher),
-                           ("reuse_by_year", data.reuse_by_year)):
-        rows += [[section, r.key, r.label, "", "", "", "", r.collected, r.refurbished, r.recycled, r.reuse_rate,
-                  "", "", ""] for r in reuse]
-    for section, warranty in (("warranty_by_product", data.warranty_by_product),
-                              ("warranty_by_refurbisher", data.warranty_by_refurbisher)):
-        rows += [[section, w.key, w.label, *[""] * 8, w.handed_over, w.failures, w.failure_rate]
-                 for w in warranty]
+    rows += [
+        [
+            "receipts_by_supplier",
+            s.supplier_id,
+            s.name,
+            s.kind,
+            s.units,
+            s.donated_units,
+            s.value_cents,
+            *blank,
+        ]
+        for s in data.by_supplier
+    ]
+    rows += [
+        ["receipts_by_kind", k.kind, "", k.kind, k.units, "", k.value_cents, *blank] for k in data.by_kind
+    ]
+    rows += [
+        ["gifts_by_year", g.year, "", "", g.units, g.units, g.value_cents, *blank] for g in data.gifts_by_year
+    ]
+    for section, reuse in (
+        ("reuse_by_donor", data.reuse_by_donor),
+        ("reuse_by_refurbisher", data.reuse_by_refurbisher),
+        ("reuse_by_year", data.reuse_by_year),
+    ):
+        rows += [
+            [
+                section,
+                r.key,
+                r.label,
+                "",
+                "",
+                "",
+                "",
+                r.collected,
+                r.refurbished,
+                r.recycled,
+                r.reuse_rate,
+                "",
+                "",
+                "",
+            ]
+            for r in reuse
+        ]
+    for section, warranty in (
+        ("warranty_by_product", data.warranty_by_product),
+        ("warranty_by_refurbisher", data.warranty_by_refurbisher),
+    ):
+        rows += [
+            [section, w.key, w.label, *[""] * 8, w.handed_over, w.failures, w.failure_rate] for w in warranty
+        ]
     out = io.StringIO()
     out.write("\ufeff")
     csv.writer(out, delimiter=";").writerows([[_csv_cell(cell) for cell in row] for row in rows])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="approvisionnement.csv"'})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="approvisionnement.csv"'},
+    )
 
 
 # --- device passport ------------------------------------------------------------------
@@ -279,6 +373,11 @@ def unit_passport_page(serial: str) -> Page:
         open_national_scope(_("consultation d'une unité suivie"))
     unit = national.find_unit(serial, sku, relais_id=current_user.relais_id)
     history = national.unit_history(unit)
-    return render_template("supply/passport.html", unit=unit, history=history,
-                           p=unit_passport.build(unit, history, national=is_national()),
-                           outcomes=OUTCOME_LABELS, title=_("Passeport de l'appareil %(serial)s", serial=unit.serial))
+    return render_template(
+        "supply/passport.html",
+        unit=unit,
+        history=history,
+        p=unit_passport.build(unit, history, national=is_national()),
+        outcomes=OUTCOME_LABELS,
+        title=_("Passeport de l'appareil %(serial)s", serial=unit.serial),
+    )

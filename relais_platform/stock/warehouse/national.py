@@ -278,9 +278,11 @@ def return_units(
     reason = _require_reason(reason)
     level = ledger.lock_national_levels([product.id])[product.id]
     units = lock_units(product, serials, RETURNABLE_STATUSES)
-    at_national = [unit.serial for unit in units if unit.status == UnitStatus.DEFECTIVE and unit.relais_id is None]
+    at_national = [unit.serial for unit in units
+                   if unit.status == UnitStatus.DEFECTIVE and unit.relais_id is None]
     if at_national:
-        raise _reject("serials", [f"{serial}: " + _("déjà revenue au stock national") for serial in at_national])
+        raise _reject("serials", [f"{serial}: " + _("déjà revenue au stock national")
+                                  for serial in at_national])
     by_relais: dict[int | None, int] = defaultdict(int)
     for unit in units:
         if unit.status == UnitStatus.AT_RELAIS and unit.relais_id is not None:

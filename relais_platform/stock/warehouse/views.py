@@ -81,7 +81,8 @@ def _stock_page(
     receipt_form = receipt_form or ReceiptForm(prefix="receipt", formdata=None)
     adjustment_form = adjustment_form or AdjustmentForm(prefix="adjust", formdata=None)
     receipt_form.sku.choices = adjustment_form.sku.choices = [("", _("Choisissez un produit")), *choices]
-    receipt_form.supplier_id.choices = [("", _("Fournisseur habituel du produit")), *origins.supplier_choices()]
+    receipt_form.supplier_id.choices = [("", _("Fournisseur habituel du produit")),
+                                        *origins.supplier_choices()]
     receipt_form.collection_id.choices = [("", _("Aucune")), *origins.collection_choices()]
     return render_template(
         "stock/national_stock.html",
