@@ -27,7 +27,7 @@ OUTCOME_LABELS = {
     ReturnOutcome.REPLACED: _l("Remplacée par une autre unité"),
     ReturnOutcome.SCRAPPED: _l("Mise au rebut"),
 }
-GRADE_CHOICES = [SelectChoice("", _l("—")), *(SelectChoice(g.value, g.value) for g in Grade)]
+GRADE_CHOICES = [SelectChoice("", "—"), *(SelectChoice(g.value, g.value) for g in Grade)]
 DEVICE_ORDER = sorted(DEVICE_CATEGORIES, key=lambda c: c.value)
 
 
