@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from relais_platform.accounts.models import Role
 from relais_platform.extensions import db
+from relais_platform.stock.warehouse.cli import verify_command
 from tests.factories import (
     as_national,
     bearer,
@@ -460,6 +461,9 @@ def test_one_phone_from_the_donor_to_its_repair(client, world, app, owner_engine
     assert "unit_value_cents" not in mine["receipt"] and mine["supplier_returns"] == []
     assert client.get(f"/api/v1/units/{spare}", headers=w.other_admin).status_code == 404
     assert client.get(f"/api/v1/units/{phone}", headers=w.worker).status_code == 404
+    # Levels and units still agree with the ledgers after the whole chain.
+    result = app.test_cli_runner().invoke(verify_command)
+    assert result.exit_code == 0, result.output
     # The figures.
     figures = client.get("/api/v1/supply/figures", headers=w.national)
     assert figures.status_code == 200, figures.json

@@ -294,7 +294,7 @@ def _count_refurbished(origin: CheckedOrigin, quantity: int) -> None:
 
 
 def supplier_choices() -> list[tuple[str, str]]:
-    """Suppliers and open collections sent to a refurbisher, for the receipt form."""
+    """Every supplier, for the receipt and product forms."""
     return [
         (str(i), name)
         for i, name in db.session.execute(
@@ -304,6 +304,7 @@ def supplier_choices() -> list[tuple[str, str]]:
 
 
 def collection_choices() -> list[tuple[str, str]]:
+    """Open collections already sent to a refurbisher: those a receipt may name."""
     rows = db.session.execute(
         select(Collection.id, Collection.collected_on, Supplier.name)
         .join(Supplier, Supplier.id == Collection.donor_id)
