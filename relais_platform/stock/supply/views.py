@@ -15,6 +15,7 @@ from relais_platform.accounts.forms import ActionForm, add_errors
 from relais_platform.api import paginate
 from relais_platform.domain import DomainError, ValidationFailed
 from relais_platform.stock.catalogue.forms import CATEGORY_LABELS
+from relais_platform.stock.fields import optional_int
 from relais_platform.stock.pages import (
     NATIONAL,
     READERS,
@@ -155,7 +156,7 @@ def collection_detail(collection_id: int) -> Page:
 def collection_send(collection_id: int) -> Page:
     form = SendForm()
     try:
-        supply.send_collection(collection_id, int(form.refurbisher_id.data or 0) or None, form.sent_on.data)
+        supply.send_collection(collection_id, optional_int(form.refurbisher_id.data), form.sent_on.data)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -192,8 +193,7 @@ def returns() -> Page:
     code = 200
     if request.method == "POST":
         try:
-            supplier_id = int(form.supplier_id.data) if (form.supplier_id.data or "").isdigit() else None
-            batch = supply.create_return(supplier_id, [form.serials.data or ""])
+            batch = supply.create_return(optional_int(form.supplier_id.data), [form.serials.data or ""])
         except ValidationFailed as exc:
             discard_refused()
             add_errors(form, exc.errors, exc.message)
