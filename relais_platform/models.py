@@ -24,6 +24,15 @@ from relais_platform.stock.orders.models import (
     StripeEvent,
 )
 from relais_platform.stock.reports.models import StockReport, StockReportLine
+from relais_platform.stock.supply.models import (
+    Collection,
+    CollectionItem,
+    Supplier,
+    SupplierReturn,
+    SupplierReturnLine,
+    SupplyReceipt,
+    UnitOrigin,
+)
 from relais_platform.stock.warehouse.models import (
     NationalStock,
     RelaisStock,
@@ -48,13 +57,14 @@ from relais_platform.training.models import (
 
 __all__ = [
     "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "CoachingNote",
-    "CoachingSession", "Convention", "CustomMilestone", "Diagnostic", "Distribution",
-    "EarmarkMovement", "Enrolment", "Funder", "ImportRun",
+    "CoachingSession", "Collection", "CollectionItem", "Convention", "CustomMilestone",
+    "Diagnostic", "Distribution", "EarmarkMovement", "Enrolment", "Funder", "ImportRun",
     "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
     "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
     "RelaisStockMovement", "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey",
-    "SerialUnit", "SerialUnitEvent",
-    "StockMovement", "StockReport", "StockReportLine", "StripeCustomer", "StripeEvent",
-    "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession", "User",
+    "SerialUnit", "SerialUnitEvent", "StockMovement", "StockReport", "StockReportLine",
+    "StripeCustomer", "StripeEvent", "Supplier", "SupplierReturn", "SupplierReturnLine",
+    "SupplyReceipt", "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession",
+    "UnitOrigin", "User",
     "UserToken",
 ]

@@ -143,10 +143,36 @@ def as_national() -> Iterator[None]:
         set_scope(db.session, previous)
 
 
+def make_supplier(kind: str = "refurbisher", **overrides: Any):
+    """A supplier (national), committed."""
+    from relais_platform.stock.supply import services as supply
+
+    with as_national():
+        supplier = supply.create_supplier({"name": f"Fournisseur {next(_counter)}", "kind": kind,
+                                           **overrides})
+        db.session.commit()
+        return supplier
+
+
+def device_origin(supplier_id: int | None = None, **overrides: Any):
+    """The origin a refurbished device receipt needs: a refurbisher, a grade, a wipe certificate."""
+    from relais_platform.stock.supply.origins import Origin
+
+    return Origin(supplier_id=supplier_id or make_supplier().id,
+                  grade=overrides.pop("grade", "B"),
+                  wipe_certificate=overrides.pop("wipe_certificate", f"WIPE-{next(_counter)}"),
+                  **overrides)
+
+
 def receive(product, **kwargs: Any) -> int:
-    """Receive into national stock (quantity=, serials= or serial_range=) and commit."""
+    """Receive into national stock (quantity=, serials= or serial_range=) and commit.
+
+    Refurbished devices get a refurbisher, a grade and a wipe certificate unless `origin` is given."""
+    from relais_platform.stock.catalogue.models import DEVICE_CATEGORIES
     from relais_platform.stock.warehouse import national
 
+    if product.category in DEVICE_CATEGORIES and "origin" not in kwargs:
+        kwargs["origin"] = device_origin()
     with as_national():
         received = national.receive(product, **kwargs)
         db.session.commit()

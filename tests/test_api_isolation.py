@@ -78,6 +78,8 @@ ROUTES = [
     ("GET", "/api/v1/distributions/{distribution}", None),
     ("POST", "/api/v1/distributions/{distribution}/cancel", {"reason": "intrus"}),
     ("POST", "/api/v1/distributions/{distribution}/warranty-return", {"outcome": "returned"}),
+    ("POST", "/api/v1/distributions/{distribution}/warranty-exchange",
+     {"replacement_serial": "356938030000009", "outcome": "defective"}),
     ("GET", "/api/v1/distributions/{distribution}/receipt", None),
     ("POST", "/api/v1/distributions", {"sku": SKU, "price_cents": 0, "beneficiary_id": "{person}"}),
     # beneficiaries of relais A
@@ -121,9 +123,11 @@ ROUTES = [
     ("GET", "/api/v1/conventions/{convention}/report/export?format=pdf", None),
 ]
 
-# Path parameters naming no tenant-owned object: national training sessions and products.
-# Every other `*_id` (and `serial`) names a relais' object, so its route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id", "theme_id"}
+# Path parameters naming no tenant-owned object: national training sessions, products, and
+# supply's collections and supplier returns (national only: relais and coaches get 403,
+# see tests/test_supply.py). Every other `*_id` (and `serial`) names a relais' object, so its
+# route must be here.
+NATIONAL_PARAMS = {"session_id", "product_id", "theme_id", "collection_id", "return_id"}
 # Covered elsewhere: a serial is not an id, see test_stock_isolation (units of another relais).
 ELSEWHERE = {"/api/v1/units/<string:serial>"}
 

@@ -32,6 +32,7 @@ from tests.factories import (
     imeis,
     make_product,
     make_relais,
+    make_supplier,
     make_user,
     receive,
 )
@@ -149,6 +150,12 @@ def _post_receipt(client, headers, body):
     return client.post("/api/v1/stock/receipts", json=body, headers=headers)
 
 
+def _device_origin(app) -> dict:
+    """What a receipt of refurbished devices names: its refurbisher, a grade, a wipe certificate."""
+    with app.app_context():
+        return {"supplier_id": make_supplier().id, "grade": "B", "wipe_certificate": "WIPE-1"}
+
+
 def _levels(app, product_id: int) -> tuple[int, int, int]:
     """(on hand, ledger rows, units) of a product, read as the national team."""
     with app.app_context(), as_national():
@@ -187,7 +194,7 @@ def test_receipt_of_a_pasted_list_creates_units_with_their_first_event(app, clie
     pid, sku = _product(app, **SMARTPHONE)
     one, two, three = imeis(1, 3)
     response = _post_receipt(client, national_headers,
-                             {"sku": sku, "serials": [f"{one}\r\n{two}, ", three]})
+                             {"sku": sku, "serials": [f"{one}\r\n{two}, ", three], **_device_origin(app)})
     assert response.status_code == 201, response.json
     assert response.json == {"received": 3}
     assert _levels(app, pid) == (3, 1, 3)
@@ -272,11 +279,12 @@ def test_bad_ranges_are_refused_with_nothing_written(app, client, national_heade
 
 def test_long_lists_of_problems_name_the_first_and_count_the_rest(app, client, national_headers):
     _pid, sku = _product(app, **LAPTOP)
-    response = _post_receipt(client, national_headers, {"sku": sku, "serials": ["ABC"] * 1500})
+    origin = _device_origin(app)
+    response = _post_receipt(client, national_headers, {"sku": sku, "serials": ["ABC"] * 1500, **origin})
     assert response.status_code == 422
     assert response.json["errors"]["serials"] == ["ABC: saisi plusieurs fois"]
     response = _post_receipt(client, national_headers,
-                             {"sku": sku, "serials": [f"S_{n}" for n in range(1500)]})
+                             {"sku": sku, "serials": [f"S_{n}" for n in range(1500)], **origin})
     messages = response.json["errors"]["serials"]
     assert len(messages) == 1001
     assert messages[0].startswith("S_0: ") and "500 autre(s)" in messages[-1]
@@ -294,7 +302,8 @@ def test_long_lists_of_problems_name_the_first_and_count_the_rest(app, client, n
 ])
 def test_receipt_shape_must_match_the_product(app, client, national_headers, product_kwargs, body, field):
     pid, sku = _product(app, **product_kwargs)
-    response = _post_receipt(client, national_headers, {"sku": sku, **body})
+    origin = _device_origin(app) if product_kwargs is SMARTPHONE else {}
+    response = _post_receipt(client, national_headers, {"sku": sku, **body, **origin})
     assert response.status_code == 422, response.json
     assert field in response.json["errors"]
     assert _levels(app, pid) == (0, 0, 0)

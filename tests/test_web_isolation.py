@@ -141,6 +141,8 @@ WORLD_ROUTES = [
     ("GET", "/distributions/{distribution}", None),
     ("POST", "/distributions/{distribution}/cancel", {"reason": "intrus"}),
     ("POST", "/distributions/{distribution}/warranty-return", {"outcome": "returned"}),
+    ("POST", "/distributions/{distribution}/warranty-exchange",
+     {"replacement_serial": "356938030000009", "outcome": "defective"}),
     ("GET", "/distributions/{distribution}/receipt", None),
     ("GET", "/distributions/{distribution}/receipt.pdf", None),
     ("POST", "/distributions/new", {"sku": "REC-ISO", "price_cents": "0", "beneficiary_id": "{person}"}),
@@ -193,7 +195,8 @@ WORLD_ROUTES = [
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
 # national outbox); every other `*_id` names a relais' object, so its route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id", "message_id", "theme_id"}
+# Supply's collections and supplier returns are national: see tests/test_supply_web.py.
+NATIONAL_PARAMS = {"session_id", "product_id", "message_id", "theme_id", "collection_id", "return_id"}
 PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<int:user_id>",
                 "{order}": "<int:order_id>", "{distribution}": "<int:distribution_id>",
                 "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",

@@ -15,6 +15,7 @@ from relais_platform.extensions import db
 from relais_platform.stock.catalogue import services as catalogue
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.scope import open_national_scope
+from relais_platform.stock.supply import demo as supply_demo
 from relais_platform.stock.warehouse import national
 from relais_platform.stock.warehouse.models import StockMovement
 from relais_platform.stock.warehouse.serials import luhn_check_digit
@@ -106,8 +107,9 @@ def load_demo_stock() -> None:
         .where(StockMovement.product_id.in_([p.id for p in products.values()]))
         .distinct()
     ))
+    origins = supply_demo.origins_by_sku(products)
     for sku, receipt in _demo_receipts().items():
         product = products[sku]
         if product.id not in stocked:
-            national.receive(product, reason="Livraison de démonstration", **receipt)
+            national.receive(product, reason="Livraison de démonstration", origin=origins.get(sku), **receipt)
     db.session.flush()

@@ -17,6 +17,7 @@ from relais_platform.beneficiaries import referrers
 from relais_platform.reporting.charts import bar_chart, line_chart, stacked_bar_chart
 from relais_platform.reporting.dashboards import services as dashboards
 from relais_platform.stock.orders.services import status_label
+from relais_platform.stock.supply import figures as supply_figures
 
 bp = Blueprint("dashboards", __name__, template_folder="templates", url_prefix="/dashboards")
 
@@ -83,7 +84,7 @@ def national() -> str:
     return render_template("reporting/dashboard_national.html", title=_("Tableau de bord national"),
                            d=data, charts=charts, months=months, totals=totals, month_label=month_label,
                            categories=dashboards.CATEGORY_GROUPS, late_months=dashboards.LATE_HISTORY_MONTHS,
-                           late_rows=dashboards.LATE_ROWS)
+                           late_rows=dashboards.LATE_ROWS, supply=supply_figures.figures())
 
 
 @bp.get("/relais")

@@ -69,6 +69,9 @@ class ProductForm(FlaskForm):
     warranty_months = StringField(_l("Garantie (mois)"), render_kw={"inputmode": "numeric"})
     description = TextAreaField(_l("Description (facultatif)"))
     active = BooleanField(_l("Proposé à la commande"), default=True)
+    usual_supplier_id = SelectField(_l("Fournisseur habituel (facultatif)"), choices=[],
+                                    validate_choice=False,
+                                    coerce=lambda value: "" if value is None else str(value))
 
     def service_data(self, *, with_active: bool = True) -> dict[str, Any]:
         """`with_active=False` on creation, where the box is not shown (a new product is active)."""
@@ -86,6 +89,7 @@ class ProductForm(FlaskForm):
             "data_gb": data_gb or None,
             "warranty_months": optional_int(self.warranty_months.data),
             "description": self.description.data,
+            "usual_supplier_id": optional_int(self.usual_supplier_id.data),
         }
         if with_active:
             data["active"] = bool(self.active.data)

@@ -6,8 +6,10 @@ import enum
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    ForeignKey,
     Integer,
     Numeric,
     String,
@@ -66,6 +68,8 @@ class Product(CreatedAt, Model):
     warranty_months: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Recorded on a receipt that names no supplier (SIM cards and recharges: the operator).
+    usual_supplier_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("suppliers.id"))
 
     def __repr__(self) -> str:
         return f"<Product {self.sku}>"

@@ -30,6 +30,8 @@ class ProductSchema(Schema):
     warranty_months = fields.Integer(allow_none=True)
     description = fields.String(allow_none=True)
     active = fields.Boolean()
+    usual_supplier_id = fields.Integer(allow_none=True, metadata={
+        "description": "Fournisseur habituel, enregistré quand une réception n'en nomme pas"})
 
 
 class ProductWriteSchema(Schema):
@@ -54,6 +56,8 @@ class ProductWriteSchema(Schema):
                                      metadata={"description": "Appareils ; 24 par défaut"})
     description = fields.String(allow_none=True, validate=validate.Length(max=5000))
     active = fields.Boolean()
+    usual_supplier_id = fields.Integer(strict=True, allow_none=True, metadata={
+        "description": "Fournisseur habituel (national) : l'opérateur des cartes SIM et recharges"})
 
 
 class ProductCreateSchema(ProductWriteSchema):

@@ -17,12 +17,13 @@ from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import DEVICE_CATEGORIES, Category, Product, SerialKind
 from relais_platform.stock.scope import open_national_scope
+from relais_platform.stock.supply.models import Supplier
 from relais_platform.tenants.models import Dimension
 
 FIELDS = (
     "sku", "name", "category", "dimension", "serialized", "serial_kind", "unit_price_cents",
     "max_resale_price_cents", "validity_days", "data_gb", "warranty_months", "description",
-    "active",
+    "active", "usual_supplier_id",
 )
 REQUIRED = ("sku", "name", "category", "dimension", "unit_price_cents", "max_resale_price_cents")
 # Products a relais orders for a dimension; `accompagnement` has nothing to order.
@@ -124,6 +125,10 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
     elif category and out["warranty_months"] is not None:
         errors.setdefault("warranty_months", []).append(_("Réservé aux appareils."))
     out["active"] = True if out["active"] is None else bool(out["active"])
+    supplier_id = out["usual_supplier_id"]
+    if supplier_id is not None and (isinstance(supplier_id, bool) or not isinstance(supplier_id, int)
+                                    or db.session.get(Supplier, supplier_id) is None):
+        errors.setdefault("usual_supplier_id", []).append(_("Fournisseur introuvable."))
     if errors:
         raise ValidationFailed(errors)
     return out

@@ -15,11 +15,17 @@ from relais_platform.stock.blueprints import stock_bp as bp
 from relais_platform.stock.catalogue import services as catalogue
 from relais_platform.stock.catalogue.forms import CATEGORY_LABELS, ProductForm
 from relais_platform.stock.pages import NATIONAL, Page, discard_refused, error_messages, page_number
+from relais_platform.stock.supply import origins
 
 
 @bp.app_template_filter("category_label")
 def _category_label(category: Any) -> str:
     return str(CATEGORY_LABELS.get(category, category))
+
+
+def _with_suppliers(form: ProductForm) -> ProductForm:
+    form.usual_supplier_id.choices = [("", _("Aucun")), *origins.supplier_choices()]
+    return form
 
 
 @bp.get("/catalogue")
@@ -33,7 +39,7 @@ def catalogue_list() -> Page:
 @bp.route("/catalogue/new", methods=["GET", "POST"])
 @roles_required(*NATIONAL)
 def product_new() -> Page:
-    form = ProductForm()
+    form = _with_suppliers(ProductForm())
     code = 200
     if form.is_submitted():
         code = 422
@@ -54,7 +60,7 @@ def product_new() -> Page:
 @roles_required(*NATIONAL)
 def product_edit(product_id: int) -> Page:
     product = catalogue.get_product(product_id)
-    form = ProductForm(obj=product)
+    form = _with_suppliers(ProductForm(obj=product))
     code = 200
     if form.is_submitted():
         code = 422

@@ -26,6 +26,7 @@ from relais_platform.stock.distributions.schemas import (
     ReceiptArgs,
     RechargeDueSchema,
     RechargesDueArgs,
+    WarrantyExchangeSchema,
     WarrantyReturnSchema,
 )
 from relais_platform.tabular.http import exportable
@@ -93,6 +94,18 @@ class DistributionWarrantyReturn(MethodView):
         return distributions.warranty_return(distribution_id, data["outcome"], data["note"])
 
 
+@blp.route("/distributions/<int:distribution_id>/warranty-exchange")
+class DistributionWarrantyExchange(MethodView):
+    @api_access(*STAFF)
+    @blp.arguments(WarrantyExchangeSchema)
+    @blp.response(201, DistributionOutSchema)
+    def post(self, data: dict[str, Any], distribution_id: int) -> Distribution:
+        """Échange sous garantie : la personne repart avec une unité du même produit prise dans le
+        stock du relais (nouvelle ligne à 0 €, même fin de garantie) ; l'appareil défaillant reste au
+        relais (`returned` ou `defective`) jusqu'à son retour au stock national."""
+        return distributions.warranty_exchange(distribution_id, data["replacement_serial"], data["outcome"])
+
+
 @blp.route("/distributions/<int:distribution_id>/receipt")
 class DistributionReceipt(MethodView):
     @api_access(*STAFF)
@@ -101,7 +114,8 @@ class DistributionReceipt(MethodView):
     def get(self, args: dict[str, Any], distribution_id: int) -> Response:
         """Le reçu imprimable (PDF) dans la langue choisie : fr, en, ar, uk, fa (dari)."""
         distribution = distributions.get(distribution_id)
-        receipt = receipts_pdf.build(distribution, current_user.relais, args["lang"])
+        receipt = receipts_pdf.build(distribution, current_user.relais, args["lang"],
+                                     distributions.exchange_of(distribution))
         return Response(receipts_pdf.render_pdf(receipt), mimetype="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{receipts_pdf.filename(distribution, args["lang"])}"'})
 

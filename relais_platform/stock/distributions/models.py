@@ -88,6 +88,9 @@ class Distribution(PersonalData, CreatedAt, Model):
     warranty_outcome: Mapped[WarrantyOutcome | None] = enum_column(WarrantyOutcome, nullable=True)
     warranty_note: Mapped[str | None] = mapped_column(Text)
     handover_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("handovers.id"), index=True)
+    # A warranty exchange: the distribution whose faulty unit this one replaced.
+    replaces_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("distributions.id"),
+                                                    index=True)
 
     handover: Mapped[Handover | None] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")

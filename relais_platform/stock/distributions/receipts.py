@@ -42,6 +42,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "Contact",
         "keep": "Conservez ce reçu : il vous sera demandé en cas de retour sous garantie.",
         "cancelled": "ANNULÉ", "total": "Total",
+        "exchange": "Échange sous garantie", "replaced_by": "Appareil remplacé le",
+        "new_serial": "Nouveau numéro",
+        "replaces": "Remplace l'appareil n°",
     },
     "en": {
         "title": "Receipt", "number": "Receipt no.", "date": "Date", "product": "Product",
@@ -51,6 +54,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "Contact",
         "keep": "Keep this receipt: you will need it for a return under warranty.",
         "cancelled": "CANCELLED", "total": "Total",
+        "exchange": "Warranty exchange", "replaced_by": "Device replaced on",
+        "new_serial": "New serial number",
+        "replaces": "Replaces device no.",
     },
     "ar": {
         "title": "إيصال استلام", "number": "رقم الإيصال", "date": "التاريخ", "product": "المنتج",
@@ -60,6 +66,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "الاتصال",
         "keep": "احتفظ بهذا الإيصال: ستحتاجه عند إرجاع الجهاز في إطار الضمان.",
         "cancelled": "ملغى", "total": "المجموع",
+        "exchange": "استبدال في إطار الضمان", "replaced_by": "تم استبدال الجهاز في",
+        "new_serial": "الرقم التسلسلي الجديد",
+        "replaces": "يحل محل الجهاز رقم",
     },
     "uk": {
         "title": "Квитанція про отримання", "number": "Квитанція №", "date": "Дата", "product": "Товар",
@@ -69,6 +78,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "relais": "Видано", "contact": "Контакти",
         "keep": "Збережіть цю квитанцію: вона знадобиться для повернення за гарантією.",
         "cancelled": "СКАСОВАНО", "total": "Разом",
+        "exchange": "Заміна за гарантією", "replaced_by": "Пристрій замінено",
+        "new_serial": "Новий серійний номер",
+        "replaces": "Замінює пристрій №",
     },
     # Dari (Afghan Persian), code "fa" in the API.
     "fa": {
@@ -79,6 +91,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact": "تماس",
         "keep": "این رسید را نگه دارید: برای بازگرداندن دستگاه در دوره ضمانت به آن نیاز دارید.",
         "cancelled": "لغو شد", "total": "مجموع",
+        "exchange": "تعویض در دوره ضمانت", "replaced_by": "دستگاه تعویض شد در",
+        "new_serial": "شماره سریال جدید",
+        "replaces": "جایگزین دستگاه شماره",
     },
 }
 LANGUAGES = tuple(TEXTS)
@@ -93,6 +108,8 @@ class Receipt:
     serial: str | None
     price: str
     valid_until: date | None
+    # The warranty line: the distribution that replaced this one, if any.
+    exchange: Distribution | None = None
 
     @property
     def direction(self) -> str:
@@ -111,7 +128,8 @@ def language(value: str | None) -> str:
     return lang
 
 
-def build(distribution: Distribution, relais: Relais, lang: str) -> Receipt:
+def build(distribution: Distribution, relais: Relais, lang: str,
+          exchange: Distribution | None = None) -> Receipt:
     texts = TEXTS[language(lang)]
     total = distribution.price_cents * distribution.quantity
     price = texts["free"] if total == 0 else format_currency(
@@ -121,6 +139,7 @@ def build(distribution: Distribution, relais: Relais, lang: str) -> Receipt:
         lang=lang, texts=texts, distribution=distribution, relais=relais,
         serial=distribution.unit.serial if distribution.unit else None, price=price,
         valid_until=distribution.distributed_on + timedelta(days=validity) if validity else None,
+        exchange=exchange,
     )
 
 

@@ -41,6 +41,8 @@ class DistributionOutSchema(Schema):
     cancel_reason = fields.String(allow_none=True)
     warranty_returned_at = fields.DateTime(allow_none=True)
     warranty_outcome = fields.String(allow_none=True)
+    replaces_id = fields.Integer(allow_none=True, metadata={
+        "description": "Échange sous garantie : la distribution dont l'appareil défaillant a été remplacé"})
     created_at = fields.DateTime()
 
 
@@ -60,6 +62,13 @@ class CancelSchema(Schema):
 class WarrantyReturnSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in WarrantyOutcome]))
     note = _reason
+
+
+class WarrantyExchangeSchema(Schema):
+    replacement_serial = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                                       metadata={"description": "Unité du même produit, en stock au relais"})
+    outcome = fields.String(required=True, validate=validate.OneOf([o.value for o in WarrantyOutcome]),
+                            metadata={"description": "État de l'appareil repris"})
 
 
 class ReceiptArgs(Schema):

@@ -63,7 +63,7 @@ def _reason(value: str | None, field: str = "reason") -> str:
     return text
 
 
-def lock_unit(product: Product, serial: str, relais_id: int) -> SerialUnit:
+def lock_unit(product: Product, serial: str, relais_id: int, field: str = "serial") -> SerialUnit:
     """The unit, row-locked, if it is at this relais; 422 naming the serial otherwise."""
     unit = db.session.scalar(
         select(SerialUnit)
@@ -74,7 +74,7 @@ def lock_unit(product: Product, serial: str, relais_id: int) -> SerialUnit:
     # Row-level security hides other relais' units: "absent" and "elsewhere" read alike.
     if unit is None or unit.relais_id != relais_id or unit.status != UnitStatus.AT_RELAIS:
         raise ValidationFailed.field(
-            "serial", _("Le numéro %(serial)s n'est pas une unité de %(sku)s présente dans votre relais.",
+            field, _("Le numéro %(serial)s n'est pas une unité de %(sku)s présente dans votre relais.",
                         serial=serial, sku=product.sku))
     return unit
 
@@ -193,6 +193,9 @@ def cancel(distribution_id: int, reason: str | None) -> Distribution:
     if distribution.warranty_returned_at is not None:
         raise Conflict(_("La distribution n° %(id)d a fait l'objet d'un retour sous garantie : "
                          "elle ne peut plus être annulée.", id=distribution.id))
+    if distribution.replaces_id is not None:
+        raise Conflict(_("La distribution n° %(id)d est un échange sous garantie : elle ne peut pas "
+                         "être annulée.", id=distribution.id))
     unit = None
     if distribution.unit_id is not None:
         unit = db.session.scalar(select(SerialUnit).where(SerialUnit.id == distribution.unit_id)
@@ -215,16 +218,15 @@ def cancel(distribution_id: int, reason: str | None) -> Distribution:
     return distribution
 
 
-def warranty_return(distribution_id: int, outcome: WarrantyOutcome | str, note: str | None) -> Distribution:
-    """A distributed device is brought back under warranty: the unit becomes `returned`
-    (to be checked or sent back) or `defective`, and stays with the relais until it goes
-    back to the national stock. It does not return to the relais' stock on hand."""
-    note = _reason(note, "note")
+def _outcome(outcome: WarrantyOutcome | str) -> WarrantyOutcome:
     try:
-        outcome = WarrantyOutcome(outcome)
+        return WarrantyOutcome(outcome)
     except ValueError:
         raise ValidationFailed.field("outcome", _("Choisissez une valeur de la liste.")) from None
-    distribution = get(distribution_id, lock=True)
+
+
+def _unit_under_warranty(distribution: Distribution) -> SerialUnit:
+    """The distributed unit, row-locked, if it may come back under warranty today."""
     if distribution.unit_id is None or distribution.warranty_ends_on is None:
         raise ValidationFailed.field("distribution", _("Seul un appareil sous garantie peut être retourné."))
     if distribution.is_cancelled or distribution.warranty_returned_at is not None:
@@ -237,6 +239,10 @@ def warranty_return(distribution_id: int, outcome: WarrantyOutcome | str, note: 
     if unit is None or unit.status != UnitStatus.DISTRIBUTED:
         raise Conflict(_("L'unité de la distribution n° %(id)d n'est plus chez le bénéficiaire.",
                          id=distribution.id))
+    return unit
+
+
+def _take_back(distribution: Distribution, unit: SerialUnit, outcome: WarrantyOutcome, note: str) -> None:
     status = UnitStatus.RETURNED if outcome == WarrantyOutcome.RETURNED else UnitStatus.DEFECTIVE
     # The unit's history is read by national and never rewritten: a coded outcome, not the note.
     ledger.set_unit_status(unit, status, keep_relais=True,
@@ -244,9 +250,63 @@ def warranty_return(distribution_id: int, outcome: WarrantyOutcome | str, note: 
     distribution.warranty_returned_at = utcnow()
     distribution.warranty_outcome = outcome
     distribution.warranty_note = note
+
+
+def warranty_return(distribution_id: int, outcome: WarrantyOutcome | str, note: str | None) -> Distribution:
+    """A distributed device is brought back under warranty: the unit becomes `returned`
+    (to be checked or sent back) or `defective`, and stays with the relais until it goes
+    back to the national stock. It does not return to the relais' stock on hand."""
+    note = _reason(note, "note")
+    outcome = _outcome(outcome)
+    distribution = get(distribution_id, lock=True)
+    unit = _unit_under_warranty(distribution)
+    _take_back(distribution, unit, outcome, note)
     audit.record("distribution_warranty_return", target=distribution,
                  details={"unit_id": unit.id, "outcome": outcome.value})
     return distribution
+
+
+def warranty_exchange(distribution_id: int, replacement_serial: str | None,
+                      outcome: WarrantyOutcome | str) -> Distribution:
+    """Swap a faulty device at the relais: the person leaves with a working unit of the same
+    product from the relais' stock (a new line at price 0, under the same warranty end, that
+    points to the one it replaces); the faulty unit waits at the relais, as after a return.
+    Returns the new distribution."""
+    outcome = _outcome(outcome)
+    relais_id = bound_relais_id()
+    distribution = get(distribution_id, lock=True)
+    serial = (replacement_serial or "").strip().upper()
+    if not serial:
+        raise ValidationFailed.field("replacement_serial",
+                                     _("Indiquez le numéro de l'appareil remis en échange."))
+    faulty = _unit_under_warranty(distribution)
+    assert distribution.warranty_ends_on is not None
+    replacement = lock_unit(distribution.product, serial, relais_id, field="replacement_serial")
+    _take_back(distribution, faulty, outcome,
+               _("Échange sous garantie : remplacé par %(serial)s", serial=serial))
+    exchange = Distribution(
+        relais_id=relais_id, product=distribution.product, quantity=1, unit_id=replacement.id,
+        price_cents=0, programme=distribution.programme, distributed_on=local_today(),
+        beneficiary_id=distribution.beneficiary_id, warranty_ends_on=distribution.warranty_ends_on,
+        recorded_by_id=current_actor_id(), replaces_id=distribution.id,
+    )
+    db.session.add(exchange)
+    db.session.flush()
+    ledger.move_relais(relais_id, distribution.product, RelaisMovementKind.DISTRIBUTION, -1,
+                       reference_id=exchange.id, reason=_("Échange sous garantie (distribution n° %(id)d)",
+                                                          id=distribution.id))
+    ledger.set_unit_status(replacement, UnitStatus.DISTRIBUTED, keep_relais=True,
+                           note=f"distribution {exchange.id} (warranty exchange of {distribution.id})")
+    replacement.warranty_ends_on = exchange.warranty_ends_on
+    audit.record("distribution_warranty_exchange", target=exchange,
+                 details={"replaces_id": distribution.id, "faulty_unit_id": faulty.id,
+                          "unit_id": replacement.id, "outcome": outcome.value})
+    return exchange
+
+
+def exchange_of(distribution: Distribution) -> Distribution | None:
+    """The distribution that replaced this one under warranty, if any."""
+    return db.session.scalar(select(Distribution).where(Distribution.replaces_id == distribution.id))
 
 
 def query(

@@ -104,7 +104,10 @@ def new() -> Page:
 
 def _detail_page(distribution_id: int, messages: list[str] | None = None, status: int = 200) -> Page:
     distribution = distributions.get(distribution_id)
+    spares = (distributions.units_at_relais(distribution.relais_id, distribution.product)
+              if distribution.unit_id and distribution.warranty_ends_on else [])
     return render_template("distributions/detail.html", d=distribution, programmes=PROGRAMME_LABELS,
+                           spares=spares, exchange=distributions.exchange_of(distribution),
                            outcomes=OUTCOME_LABELS, languages=receipts_pdf.LANGUAGE_NAMES,
                            lang_tags=receipts_pdf.LANG_TAGS,
                            messages=messages or [],
@@ -147,11 +150,28 @@ def warranty_return(distribution_id: int) -> Page:
     return redirect(url_for("distributions.detail", distribution_id=distribution_id))
 
 
+@bp.post("/<int:distribution_id>/warranty-exchange")
+@roles_required(*STAFF)
+def warranty_exchange(distribution_id: int) -> Page:
+    try:
+        exchange = distributions.warranty_exchange(distribution_id, request.form.get("replacement_serial"),
+                                                   request.form.get("outcome", ""))
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        db.session.rollback()
+        return _detail_page(distribution_id, error_messages(exc), exc.status)
+    flash(_("Échange enregistré : la personne repart avec l'appareil %(serial)s.",
+            serial=exchange.unit.serial if exchange.unit else ""), "success")
+    return redirect(url_for("distributions.detail", distribution_id=distribution_id))
+
+
 def _receipt(distribution_id: int) -> receipts_pdf.Receipt:
     distribution = distributions.get(distribution_id)
     lang = request.args.get("lang", "fr")
     return receipts_pdf.build(distribution, current_user.relais,
-                              lang if lang in receipts_pdf.LANGUAGES else "fr")
+                              lang if lang in receipts_pdf.LANGUAGES else "fr",
+                              distributions.exchange_of(distribution))
 
 
 @bp.get("/<int:distribution_id>/receipt")

@@ -14,6 +14,8 @@ from relais_platform.api import api_access, pagination_headers
 from relais_platform.stock.blueprints import stock_blp as blp
 from relais_platform.stock.catalogue import services as catalogue
 from relais_platform.stock.scope import open_national_scope
+from relais_platform.stock.supply import passport
+from relais_platform.stock.supply.origins import Origin, UnitDetail
 from relais_platform.stock.warehouse import inventory, national
 from relais_platform.stock.warehouse.schemas import (
     AdjustmentSchema,
@@ -64,13 +66,24 @@ class Receipts(MethodView):
         open_national_scope("réception au stock national")
         product = catalogue.product_by_sku(data["sku"])
         serial_range = data.get("serial_range")
+        units = data.get("units") or []
+        serials = data.get("serials")
+        if serials is None and units and serial_range is None and data.get("quantity") is None:
+            serials = [unit["serial"] for unit in units]
         received = national.receive(
             product,
             quantity=data.get("quantity"),
-            serials=data.get("serials"),
+            serials=serials,
             serial_range=(serial_range["first"], serial_range["last"]) if serial_range else None,
             reason=data.get("reason"),
             convention_id=data.get("convention_id"),
+            origin=Origin(
+                supplier_id=data.get("supplier_id"), donation=data["donation"],
+                unit_value_cents=data.get("unit_value_cents"), collection_id=data.get("collection_id"),
+                grade=data.get("grade"), wipe_certificate=data.get("wipe_certificate"),
+                units={unit["serial"]: UnitDetail(unit.get("grade"), unit.get("wipe_certificate"))
+                       for unit in units},
+            ),
         )
         return {"received": received}
 
@@ -155,9 +168,11 @@ class Unit(MethodView):
     @error_responses(blp, 401, 403, 404)
     def get(self, args: dict[str, Any], serial: str) -> dict[str, Any]:
         """Une unité et son historique : toutes (national), les siennes seulement (relais)."""
-        if current_user.role == Role.NATIONAL:
+        is_national = current_user.role == Role.NATIONAL
+        if is_national:
             open_national_scope("consultation d'une unité suivie")
         unit = national.find_unit(serial, args.get("sku"), relais_id=current_user.relais_id)
+        history = national.unit_history(unit)
         return {
             "id": unit.id,
             "sku": unit.product.sku,
@@ -167,5 +182,6 @@ class Unit(MethodView):
             "relais_id": unit.relais_id,
             "received_at": unit.received_at,
             "warranty_ends_on": unit.warranty_ends_on,
-            "history": national.unit_history(unit),
+            "history": history,
+            "passport": passport.build(unit, history, national=is_national),
         }

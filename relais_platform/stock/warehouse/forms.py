@@ -6,10 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from relais_platform.stock.fields import optional_int
+from relais_platform.stock.fields import EuroField, optional_int
+from relais_platform.stock.supply.origins import Origin
 from relais_platform.stock.warehouse.models import UnitStatus
 
 UNIT_STATUS_LABELS = {
@@ -38,11 +39,27 @@ class ReceiptForm(FlaskForm):
     range_last = StringField(_l("Dernier ICCID de la plage"),
                              render_kw={"inputmode": "numeric", "autocomplete": "off"})
     reason = StringField(_l("Origine ou remarque (facultatif)"), render_kw={"maxlength": 500})
+    # Origin (see supply.origins): the supplier is required for refurbished devices.
+    supplier_id = SelectField(_l("Fournisseur (obligatoire pour les appareils reconditionnés)"),
+                              choices=[], validate_choice=False)
+    collection_id = SelectField(_l("Collecte d'origine (facultatif)"), choices=[], validate_choice=False)
+    donation = BooleanField(_l("Don"))
+    unit_value_cents = EuroField(_l("Valeur unitaire, en nature ou d'achat (€, facultatif)"),
+                                 render_kw={"inputmode": "decimal"})
+    grade = SelectField(_l("Grade (appareils)"), choices=[SelectChoice("", "—"), SelectChoice("A", "A"),
+                                                          SelectChoice("B", "B"), SelectChoice("C", "C")],
+                        validate_choice=False)
+    wipe_certificate = StringField(_l("Certificat d'effacement des données (appareils)"),
+                                   render_kw={"maxlength": 200, "autocomplete": "off"})
+
     convention_id = StringField(_l("Stock fléché pour la convention n°"), render_kw={"inputmode": "numeric"})
 
     def service_kwargs(self) -> dict[str, Any]:
         """Only what was filled in: the service refuses zero or several ways at once."""
-        kwargs: dict[str, Any] = {"reason": self.reason.data}
+        kwargs: dict[str, Any] = {"reason": self.reason.data, "origin": Origin(
+            supplier_id=optional_int(self.supplier_id.data), donation=bool(self.donation.data),
+            unit_value_cents=self.unit_value_cents.data, collection_id=optional_int(self.collection_id.data),
+            grade=self.grade.data or None, wipe_certificate=self.wipe_certificate.data)}
         if (self.convention_id.data or "").strip():
             kwargs["convention_id"] = optional_int(self.convention_id.data)
         if (self.quantity.data or "").strip():

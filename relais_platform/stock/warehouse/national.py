@@ -23,6 +23,7 @@ from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import Product, SerialKind
+from relais_platform.stock.supply import origins
 from relais_platform.stock.warehouse import ledger
 from relais_platform.stock.warehouse.models import (
     MovementKind,
@@ -42,9 +43,11 @@ MAX_UNIT_HISTORY = 500
 _LOOKUP_SERIAL = re.compile(r"[A-Z0-9-]{3,32}")
 # Units counted in the national on-hand quantity (see `verify`).
 NATIONAL_UNIT_STATUSES = (UnitStatus.IN_STOCK, UnitStatus.RESERVED)
-# Where a unit can come back from: sent out, held or handed out by a relais, in transit back.
+# Where a unit can come back from: sent out, held or handed out by a relais, in transit back,
+# or found faulty at a relais under warranty (defective units at national stay put).
 RETURNABLE_STATUSES = frozenset(
-    {UnitStatus.SHIPPED, UnitStatus.AT_RELAIS, UnitStatus.DISTRIBUTED, UnitStatus.RETURNED}
+    {UnitStatus.SHIPPED, UnitStatus.AT_RELAIS, UnitStatus.DISTRIBUTED, UnitStatus.RETURNED,
+     UnitStatus.DEFECTIVE}
 )
 WRITE_OFF_STATUSES = frozenset({UnitStatus.LOST, UnitStatus.DEFECTIVE})
 
@@ -80,11 +83,14 @@ def receive(
     serials: Sequence[str] | None = None,
     serial_range: tuple[str, str] | None = None,
     reason: str | None = None,
+    origin: origins.Origin | None = None,
     convention_id: int | None = None,
 ) -> int:
     """Receive goods into national stock; returns the number of units received.
 
-    With `convention_id`, the units are earmarked for that agreement (reporting.funders).
+    The origin (supplier, grade, wipe certificate…) is checked first and recorded with the
+    units (see `supply.origins`). With `convention_id`, the units are earmarked for that
+    agreement (reporting.funders).
     """
     convention = None
     if convention_id is not None:
@@ -97,13 +103,16 @@ def receive(
         field = "serials" if product.serialized else "quantity"
         raise ValidationFailed.field(
             field, _("Indiquez soit une quantité, soit une liste de numéros, soit une plage."))
+    checked = origins.check(product, origin)
+    serials_in: list[str] = []
     if product.serialized:
         if quantity is not None:
             raise ValidationFailed.field("quantity", _(
                 "%(sku)s est suivi à l'unité : indiquez les numéros (liste ou plage).",
                 sku=product.sku))
         level = ledger.lock_national_levels([product.id])[product.id]
-        received = _receive_units(product, serials, serial_range, reason)
+        serials_in = _receive_units(product, serials, serial_range, reason, checked)
+        received = len(serials_in)
     else:
         if quantity is None:
             raise ValidationFailed.field("serials", _(
@@ -112,10 +121,12 @@ def receive(
                 or not 0 < quantity <= MAX_RECEIPT_QUANTITY:
             raise ValidationFailed.field("quantity", _(
                 "Quantité entre 1 et %(max)d attendue.", max=MAX_RECEIPT_QUANTITY))
+        origins.check_quantity(checked)
         level = ledger.lock_national_levels([product.id])[product.id]
         received = quantity
     ledger.move_national(product, MovementKind.RECEIPT, on_hand_delta=received,
                          reason=(reason or "").strip() or None, level=level)
+    origins.record(checked, received, serials_in)
     if convention is not None:
         earmarks.receive(convention, product, received)
     return received
@@ -126,7 +137,8 @@ def _receive_units(
     serials: Sequence[str] | None,
     serial_range: tuple[str, str] | None,
     reason: str | None,
-) -> int:
+    origin: origins.CheckedOrigin,
+) -> list[str]:
     """Validate, check against the registry, then insert units and their first event.
 
     The caller holds the product's national level lock, so two receipts of the same
@@ -158,8 +170,9 @@ def _receive_units(
     if known:
         already = _("déjà enregistré pour %(sku)s", sku=product.sku)
         raise _reject(field, [f"{serial}: {already}" for serial in known])
+    origins.check_units(origin, new)
     _insert_units(product, new, reason)
-    return len(new)
+    return new
 
 
 def _insert_units(product: Product, serials: list[str], note: str | None) -> None:
@@ -284,6 +297,11 @@ def return_units(
     reason = _require_reason(reason)
     level = ledger.lock_national_levels([product.id])[product.id]
     units = lock_units(product, serials, RETURNABLE_STATUSES)
+    at_national = [unit.serial for unit in units
+                   if unit.status == UnitStatus.DEFECTIVE and unit.relais_id is None]
+    if at_national:
+        raise _reject("serials", [f"{serial}: " + _("déjà revenue au stock national")
+                                  for serial in at_national])
     by_relais: dict[int, int] = defaultdict(int)
     for unit in units:
         if unit.status == UnitStatus.AT_RELAIS and unit.relais_id is not None:

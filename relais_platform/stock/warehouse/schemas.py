@@ -7,6 +7,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
+from relais_platform.stock.supply.schemas import PassportSchema
 from relais_platform.stock.warehouse.models import UnitStatus
 
 MAX_SERIALS = 100_000
@@ -15,6 +16,12 @@ MAX_SERIALS = 100_000
 class SerialRangeSchema(Schema):
     first = fields.String(required=True, validate=validate.Length(min=1, max=40))
     last = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class ReceiptUnitSchema(Schema):
+    serial = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    grade = fields.String(allow_none=True, validate=validate.OneOf(["A", "B", "C"]))
+    wipe_certificate = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
 class ReceiptSchema(Schema):
@@ -33,6 +40,22 @@ class ReceiptSchema(Schema):
     reason = fields.String(allow_none=True, validate=validate.Length(max=500))
     convention_id = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
         "description": "Convention à laquelle ces unités sont fléchées (relais de son périmètre seulement)"})
+    # Origin (see docs/stock.md, "Supply"): required for refurbished devices.
+    supplier_id = fields.Integer(strict=True, allow_none=True, metadata={
+        "description": "Fournisseur ; obligatoire pour les appareils reconditionnés, sinon le fournisseur "
+                       "habituel du produit"})
+    donation = fields.Boolean(load_default=False, metadata={"description": "Don (true) ou achat"})
+    unit_value_cents = fields.Integer(strict=True, allow_none=True, metadata={
+        "description": "Valeur unitaire, en nature (don) ou d'achat, en centimes"})
+    collection_id = fields.Integer(strict=True, allow_none=True, metadata={
+        "description": "Collecte dont ces appareils reconditionnés sont issus"})
+    grade = fields.String(allow_none=True, validate=validate.OneOf(["A", "B", "C"]),
+                          metadata={"description": "Grade de toute la réception (appareils)"})
+    wipe_certificate = fields.String(allow_none=True, validate=validate.Length(max=200), metadata={
+        "description": "Référence du certificat d'effacement des données (appareils)"})
+    units = fields.List(fields.Nested(ReceiptUnitSchema), validate=validate.Length(max=MAX_SERIALS),
+                        metadata={"description": "Grade et certificat par unité ; sans `serials`, "
+                                                 "les numéros reçus sont ceux-ci"})
 
 
 class ReceiptResultSchema(Schema):
@@ -136,6 +159,10 @@ class UnitSchema(Schema):
     warranty_ends_on = fields.Date(allow_none=True)
     history = fields.List(fields.Nested(UnitEventSchema),
                           metadata={"description": "Changements de statut, du plus ancien au plus récent"})
+    passport = fields.Nested(PassportSchema, metadata={
+        "description": "Passeport de l'appareil : donateur et collecte, fournisseur, grade, certificat "
+                       "d'effacement, réception, expéditions, remise (date et relais ; la personne pour "
+                       "son relais seulement), événements de garantie, retours fournisseur (national)"})
 
 
 class UnitQueryArgs(Schema):

@@ -30,6 +30,7 @@ from relais_platform.stock.pages import (
     page_number,
 )
 from relais_platform.stock.scope import open_national_scope
+from relais_platform.stock.supply import origins
 from relais_platform.stock.warehouse import inventory, national
 from relais_platform.stock.warehouse.forms import (
     UNIT_STATUS_LABELS,
@@ -81,6 +82,9 @@ def _stock_page(
     receipt_form = receipt_form or ReceiptForm(prefix="receipt", formdata=None)
     adjustment_form = adjustment_form or AdjustmentForm(prefix="adjust", formdata=None)
     receipt_form.sku.choices = adjustment_form.sku.choices = [("", _("Choisissez un produit")), *choices]
+    receipt_form.supplier_id.choices = [("", _("Fournisseur habituel du produit")),
+                                        *origins.supplier_choices()]
+    receipt_form.collection_id.choices = [("", _("Aucune")), *origins.collection_choices()]
     return render_template(
         "stock/national_stock.html",
         rows=rows,
