@@ -18,7 +18,7 @@ NATIONAL_POLICIES = ("national_read", "national_insert", "national_update", "nat
 
 # revision identifiers, used by Alembic.
 revision = '0017_supply'
-down_revision = '0010_training_cancel_reminders'
+down_revision = '0016_funders'
 branch_labels = None
 depends_on = None
 
