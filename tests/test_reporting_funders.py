@@ -27,6 +27,7 @@ from tests.factories import (
     make_order,
     make_product,
     make_relais,
+    make_supplier,
     make_user,
 )
 from tests.test_reporting_bilan import assert_no_name
@@ -151,9 +152,14 @@ def test_coaches_and_relais_admins_see_the_agreements_covering_them(client, w):
     assert client.get("/api/v1/reports/activity", query_string=query, headers=w.gap_admin).status_code == 404
 
 
+def _origin() -> dict:
+    """Refurbished phones name their refurbisher, grade and wipe certificate (issue 16)."""
+    return {"supplier_id": make_supplier().id, "grade": "A", "wipe_certificate": "WIPE-HA"}
+
+
 def _receive(client, w, convention_id, serials):
     return post(client, "/api/v1/stock/receipts", w.national,
-                {"sku": "SMARTPHONE-HA", "serials": serials, "convention_id": convention_id})
+                {"sku": "SMARTPHONE-HA", "serials": serials, "convention_id": convention_id, **_origin()})
 
 
 def _allocate(client, w, relais_id, quantity):
@@ -171,11 +177,13 @@ def test_earmarked_units_go_only_to_relais_inside_the_agreement(client, w):
     assert _allocate(client, w, w.gap, 10).status_code == 200
     assert _allocate(client, w, w.briancon, 5).status_code == 200
     # Unearmarked units of the same product go anywhere.
-    post(client, "/api/v1/stock/receipts", w.national, {"sku": "SMARTPHONE-HA", "serials": imeis(900, 3)})
+    post(client, "/api/v1/stock/receipts", w.national,
+         {"sku": "SMARTPHONE-HA", "serials": imeis(900, 3), **_origin()})
     assert _allocate(client, w, w.bordeaux, 3).status_code == 200
     assert _allocate(client, w, w.bordeaux, 1).status_code == 409
     unknown = post(client, "/api/v1/stock/receipts", w.national,
-                   {"sku": "SMARTPHONE-HA", "serials": imeis(950, 1), "convention_id": 999_999}, status=422)
+                   {"sku": "SMARTPHONE-HA", "serials": imeis(950, 1), "convention_id": 999_999, **_origin()},
+                   status=422)
     assert "convention_id" in unknown["errors"]
 
 
@@ -261,7 +269,10 @@ def test_the_national_stock_page_receives_earmarked_units(app, client, w):
     assert bad.status_code == 422 and "Convention inconnue." in bad.get_data(as_text=True)
     done = page.post("/stock/national/receipts", data={"receipt-sku": "SMARTPHONE-HA",
                                                        "receipt-serials": "\n".join(w.serials[:2]),
-                                                       "receipt-convention_id": str(convention["id"])})
+                                                       "receipt-convention_id": str(convention["id"]),
+                                                       "receipt-supplier_id": str(make_supplier().id),
+                                                       "receipt-grade": "A",
+                                                       "receipt-wipe_certificate": "WIPE-HA-2"})
     assert done.status_code == 302
     db.session.remove()
     assert db.session.scalar(db.select(db.func.sum(EarmarkMovement.quantity))) == 2
