@@ -13,6 +13,7 @@ from relais_platform.beneficiaries.models import (
 from relais_platform.reporting.models import ReportExport, ReportingEvent
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.locations.models import Stocktake, StocktakeLine, Transfer, TransferLine
 from relais_platform.stock.orders.models import (
     Order,
     OrderEvent,
@@ -23,11 +24,13 @@ from relais_platform.stock.orders.models import (
 )
 from relais_platform.stock.reports.models import StockReport, StockReportLine
 from relais_platform.stock.warehouse.models import (
+    LocationStock,
     NationalStock,
     RelaisStock,
     RelaisStockMovement,
     SerialUnit,
     SerialUnitEvent,
+    StockLocation,
     StockMovement,
 )
 from relais_platform.tenants.models import Relais
@@ -54,4 +57,6 @@ __all__ = [
     "StockMovement", "StockReport", "StockReportLine", "StripeCustomer", "StripeEvent",
     "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession", "User",
     "UserToken",
+    # warehouse operations (issue 17)
+    "LocationStock", "StockLocation", "Stocktake", "StocktakeLine", "Transfer", "TransferLine",
 ]

@@ -100,9 +100,10 @@ ROUTES = [
     ("GET", "/api/v1/reports/annual/export?year=2026&format=csv&relais_id={a}", None),
 ]
 
-# Path parameters naming no tenant-owned object: national training sessions and products.
+# Path parameters naming no tenant-owned object: national training sessions, products,
+# stock locations and transfers between them.
 # Every other `*_id` (and `serial`) names a relais' object, so its route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id"}
+NATIONAL_PARAMS = {"session_id", "product_id", "location_id", "transfer_id"}
 # Covered elsewhere: a serial is not an id, see test_stock_isolation (units of another relais).
 ELSEWHERE = {"/api/v1/units/<string:serial>"}
 

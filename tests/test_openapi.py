@@ -104,6 +104,8 @@ BOUNDED_LISTS = {
     "/api/v1/training/modules", "/api/v1/training/sessions/{session_id}/enrollments",
     "/api/v1/training/sessions/{session_id}/attendance", "/api/v1/training/records",
     "/api/v1/relais/{relais_id}/training", "/api/v1/inventory", "/api/v1/network-stock",
+    # a handful of national warehouses; one location's levels (bounded by the catalogue)
+    "/api/v1/locations", "/api/v1/locations/{location_id}/stock",
 }
 # To fix in their packages, then remove from here: not paginated yet (training, issue 5:
 # sessions accumulate over the years, the national portfolio lists every relais), or

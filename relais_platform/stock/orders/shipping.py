@@ -75,7 +75,8 @@ def is_shippable(order: Order) -> bool:
     )
 
 
-def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[list[SerialUnit], list[str]]:
+def _pick_units(line: OrderLine, serials: list[str], quantity: int,
+                location_id: int) -> tuple[list[SerialUnit], list[str]]:
     """The units to ship on a line, locked; or the problems, naming each serial."""
     product = line.product
     if not serials:
@@ -83,7 +84,7 @@ def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[lis
         units = list(db.session.scalars(
             select(SerialUnit)
             .where(SerialUnit.product_id == product.id, SerialUnit.status == UnitStatus.IN_STOCK,
-                   SerialUnit.relais_id.is_(None))
+                   SerialUnit.relais_id.is_(None), SerialUnit.location_id == location_id)
             .order_by(SerialUnit.received_at, SerialUnit.id)
             .limit(quantity)
             .with_for_update(skip_locked=True)
@@ -117,6 +118,9 @@ def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[lis
                              if unit.status != UnitStatus.IN_STOCK or unit.relais_id is not None):
         problems.append(_("Numéros qui ne sont pas en stock national pour %(sku)s : %(serials)s.",
                           sku=product.sku, serials=", ".join(unavailable)))
+    elif elsewhere := sorted(s for s, unit in found.items() if unit.location_id != location_id):
+        problems.append(_("Numéros qui ne sont pas à l'emplacement d'expédition pour %(sku)s : "
+                          "%(serials)s.", sku=product.sku, serials=", ".join(elsewhere)))
     return list(found.values()), problems
 
 
@@ -152,11 +156,12 @@ def ship(order: Order, lines: Iterable[Mapping[str, Any]] = ()) -> Order:
     if errors:
         raise ValidationFailed(errors)
     levels = ledger.lock_national_levels(line.product_id for line, _q, _s in plan)
+    location_id = ledger.default_location_id()
     picked: list[tuple[OrderLine, int, list[SerialUnit]]] = []
     for line, quantity, serials in plan:
         units: list[SerialUnit] = []
         if line.product.serialized:
-            units, problems = _pick_units(line, serials, quantity)
+            units, problems = _pick_units(line, serials, quantity, location_id)
             if problems:
                 errors[line.product.sku] = problems
         picked.append((line, quantity, units))
@@ -167,7 +172,7 @@ def ship(order: Order, lines: Iterable[Mapping[str, Any]] = ()) -> Order:
             line.product, MovementKind.SHIPMENT, on_hand_delta=-quantity, reserved_delta=-quantity,
             order_id=order.id, relais_id=order.relais_id,
             reason=_("Expédition de la commande n° %(id)d", id=order.id),
-            level=levels[line.product_id],
+            level=levels[line.product_id], location_id=location_id,
         )
         line.shipped = quantity
         for unit in units:

@@ -21,6 +21,7 @@ UNIT_STATUS_LABELS = {
     UnitStatus.RETURNED: _l("retournée"),
     UnitStatus.DEFECTIVE: _l("défectueuse"),
     UnitStatus.LOST: _l("perdue"),
+    UnitStatus.IN_TRANSIT: _l("en transit entre deux emplacements"),
 }
 
 
@@ -38,10 +39,12 @@ class ReceiptForm(FlaskForm):
     range_last = StringField(_l("Dernier ICCID de la plage"),
                              render_kw={"inputmode": "numeric", "autocomplete": "off"})
     reason = StringField(_l("Origine ou remarque (facultatif)"), render_kw={"maxlength": 500})
+    location_id = SelectField(_l("Emplacement"), choices=[], validate_choice=False)
 
     def service_kwargs(self) -> dict[str, Any]:
         """Only what was filled in: the service refuses zero or several ways at once."""
-        kwargs: dict[str, Any] = {"reason": self.reason.data}
+        kwargs: dict[str, Any] = {"reason": self.reason.data,
+                                  "location_id": optional_int(self.location_id.data)}
         if (self.quantity.data or "").strip():
             kwargs["quantity"] = optional_int(self.quantity.data)
         if (self.serials.data or "").strip():

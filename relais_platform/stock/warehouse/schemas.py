@@ -7,7 +7,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
-from relais_platform.stock.warehouse.models import UnitStatus
+from relais_platform.stock.warehouse.models import ReasonCode, UnitStatus
+
+LOCATION_ID = {"metadata": {"description": "Emplacement du stock national (défaut : l'emplacement "
+                                           "par défaut)"}}
 
 MAX_SERIALS = 100_000
 
@@ -31,10 +34,17 @@ class ReceiptSchema(Schema):
     serial_range = fields.Nested(SerialRangeSchema,
                                  metadata={"description": "Premier et dernier ICCID, inclus"})
     reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    location_id = fields.Integer(strict=True, allow_none=True, **LOCATION_ID)
 
 
 class ReceiptResultSchema(Schema):
     received = fields.Integer()
+
+
+class LocationLevelSchema(Schema):
+    location_id = fields.Integer()
+    name = fields.String()
+    on_hand = fields.Integer()
 
 
 class StockRowSchema(Schema):
@@ -46,6 +56,10 @@ class StockRowSchema(Schema):
     on_hand = fields.Integer()
     reserved = fields.Integer()
     available = fields.Integer(metadata={"description": "on_hand - reserved"})
+    locations = fields.List(fields.Nested(LocationLevelSchema),
+                            metadata={"description": "En stock par emplacement (hors transit)"})
+    in_transit = fields.Integer(metadata={"description": "En transit entre deux emplacements "
+                                                         "(compté dans on_hand)"})
 
 
 class StockQueryArgs(PaginationArgs):
@@ -61,7 +75,11 @@ class AdjustmentSchema(Schema):
                           validate=validate.Length(max=MAX_SERIALS))
     status = fields.Enum(UnitStatus, by_value=True, load_default=UnitStatus.LOST,
                          metadata={"description": "Unités sorties : lost (défaut) ou defective"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "Commentaire libre accompagnant le motif codé"})
+    reason_code = fields.Enum(ReasonCode, by_value=True, allow_none=True,
+                              metadata={"description": "Motif codé (défaut : other)"})
+    location_id = fields.Integer(strict=True, allow_none=True, **LOCATION_ID)
 
 
 class ReturnSchema(Schema):
@@ -71,6 +89,7 @@ class ReturnSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     defective = fields.Boolean(load_default=False,
                                metadata={"description": "Défectueuses : suivies mais non remises en stock"})
+    location_id = fields.Integer(strict=True, allow_none=True, **LOCATION_ID)
 
 
 class ReturnResultSchema(Schema):

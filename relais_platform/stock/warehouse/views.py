@@ -29,7 +29,7 @@ from relais_platform.stock.pages import (
     page_number,
 )
 from relais_platform.stock.scope import open_national_scope
-from relais_platform.stock.warehouse import inventory, national
+from relais_platform.stock.warehouse import inventory, locations, national
 from relais_platform.stock.warehouse.forms import (
     UNIT_STATUS_LABELS,
     AdjustmentForm,
@@ -80,6 +80,7 @@ def _stock_page(
     receipt_form = receipt_form or ReceiptForm(prefix="receipt", formdata=None)
     adjustment_form = adjustment_form or AdjustmentForm(prefix="adjust", formdata=None)
     receipt_form.sku.choices = adjustment_form.sku.choices = [("", _("Choisissez un produit")), *choices]
+    receipt_form.location_id.choices = [(str(loc.id), loc.name) for loc in locations.all_locations()]
     return render_template(
         "stock/national_stock.html",
         rows=rows,
