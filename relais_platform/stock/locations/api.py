@@ -9,13 +9,17 @@ from flask.views import MethodView
 from relais_platform.accounts.models import Role
 from relais_platform.api import PaginationArgs, api_access, pagination_headers
 from relais_platform.stock.blueprints import stock_blp as blp
-from relais_platform.stock.locations import transfers
-from relais_platform.stock.locations.models import Transfer
+from relais_platform.stock.locations import stocktakes, transfers
+from relais_platform.stock.locations.models import Stocktake, Transfer
 from relais_platform.stock.locations.schemas import (
     LocationCreateSchema,
     LocationMovementSchema,
     LocationSchema,
     ProductLevelSchema,
+    StocktakeCreateSchema,
+    StocktakeLinesSchema,
+    StocktakeQueryArgs,
+    StocktakeSchema,
     TransferCreateSchema,
     TransferQueryArgs,
     TransferSchema,
@@ -115,3 +119,59 @@ class TransferById(MethodView):
 def receive_transfer(transfer_id: int) -> Transfer:
     """Réceptionner un transfert à l'emplacement d'arrivée (national)."""
     return transfers.receive(transfer_id)
+
+
+COUNTING = (Role.NATIONAL, Role.RELAIS_ADMIN)
+
+
+@blp.route("/stocktakes")
+class Stocktakes(MethodView):
+    @api_access(*COUNTING)
+    @blp.arguments(StocktakeQueryArgs, location="query")
+    @blp.response(200, StocktakeSchema(many=True), headers=PAGINATION_HEADERS)
+    @error_responses(blp, 401, 403)
+    def get(self, args: dict[str, Any]):
+        """Inventaires physiques : tous (national), ceux du relais (administrateur du relais)."""
+        page, per_page = args["page"], args["per_page"]
+        rows, total = stocktakes.query(page, per_page, status=args.get("status"))
+        return rows, pagination_headers(total, page, per_page)
+
+    @api_access(*COUNTING)
+    @blp.arguments(StocktakeCreateSchema)
+    @blp.response(201, StocktakeSchema)
+    @error_responses(blp, 401, 403, 409)
+    def post(self, data: dict[str, Any]) -> Stocktake:
+        """Ouvrir un inventaire : d'un emplacement (`location_id`, national) ou du stock du relais
+        (administrateur du relais). Renvoie la feuille de comptage : quantités et numéros attendus."""
+        return stocktakes.start(data.get("location_id"))
+
+
+@blp.route("/stocktakes/<int:stocktake_id>")
+class StocktakeById(MethodView):
+    @api_access(*COUNTING)
+    @blp.response(200, StocktakeSchema)
+    @error_responses(blp, 401, 403, 404)
+    def get(self, stocktake_id: int) -> Stocktake:
+        """La feuille de comptage et ce qui a été compté."""
+        return stocktakes.get(stocktake_id)
+
+
+@blp.route("/stocktakes/<int:stocktake_id>/lines", methods=["POST"])
+@api_access(*COUNTING)
+@blp.arguments(StocktakeLinesSchema)
+@blp.response(200, StocktakeSchema)
+@error_responses(blp, 401, 403, 404, 409)
+def count_stocktake(data: dict[str, Any], stocktake_id: int) -> Stocktake:
+    """Saisir des lignes comptées : quantité (produits non suivis) ou numéros scannés, et le motif
+    codé de l'écart (`reason_code`, `comment`)."""
+    return stocktakes.enter(stocktake_id, data["lines"])
+
+
+@blp.route("/stocktakes/<int:stocktake_id>/finalise", methods=["POST"])
+@api_access(*COUNTING)
+@blp.response(200, StocktakeSchema)
+@error_responses(blp, 401, 403, 404, 409)
+def finalise_stocktake(stocktake_id: int) -> Stocktake:
+    """Finaliser : chaque écart devient un ajustement du registre avec son motif codé ; les unités
+    non trouvées deviennent perdues, celles trouvées ailleurs sont déplacées."""
+    return stocktakes.finalise(stocktake_id)
