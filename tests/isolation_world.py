@@ -22,6 +22,8 @@ from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.reporting.models import EventKind, ReportExport, ReportingEvent
 from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.locations import stocktakes
+from relais_platform.stock.locations.models import Stocktake, StocktakeLine
 from relais_platform.stock.orders.models import Order
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
@@ -86,6 +88,9 @@ def build_world() -> SimpleNamespace:
     w.person = make_beneficiary(w.a, first_name="Alphonsine", last_name="Arcachonnaise")
     w.person_b = make_beneficiary(w.b, first_name="Bertille", last_name="Bayonnaise")
     w.accompaniment = make_accompaniment(w.a, [w.person])
+    with tenant_session(db.session, TenantScope(relais_id=w.a)):
+        w.stocktake = stocktakes.start().id
+        db.session.commit()
 
     module = make_training_module()
     w.training_session = make_training_session(module, starts_at=utcnow() - timedelta(days=3))
@@ -134,6 +139,8 @@ def snapshot_of_a(app: Flask, w: SimpleNamespace) -> tuple:
             session.scalar(select(func.count()).select_from(CustomMilestone)),
             session.scalar(select(func.count()).select_from(User)),
             session.scalar(select(func.count()).select_from(Order)),
+            session.get(Stocktake, w.stocktake).status, session.scalar(
+                select(func.count()).select_from(StocktakeLine).where(StocktakeLine.counted.is_not(None))),
             personal,
         )
 

@@ -72,6 +72,11 @@ ROUTES = [
     ("POST", "/api/v1/orders/{order}/payments/manual", {"amount_cents": 100, "reference": "VIR-1"}),
     ("POST", "/api/v1/orders/{order}/checkout", None),
     ("POST", "/api/v1/orders/{order}/invoice", None),
+    # stock counts of relais A
+    ("GET", "/api/v1/stocktakes/{stocktake}", None),
+    ("POST", "/api/v1/stocktakes/{stocktake}/lines", {"lines": [{"sku": SKU, "counted": 1,
+                                                                 "reason_code": "lost"}]}),
+    ("POST", "/api/v1/stocktakes/{stocktake}/finalise", None),
     # distributions of relais A
     ("GET", "/api/v1/distributions/{distribution}", None),
     ("POST", "/api/v1/distributions/{distribution}/cancel", {"reason": "intrus"}),
@@ -114,7 +119,7 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
     return {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
-            "export": w.export}
+            "export": w.export, "stocktake": w.stocktake}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -142,7 +147,7 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{person}": "<int:beneficiary_id>", "{record}": "<int:record_id>",
                     "{step}": "<int:step_id>", "{milestone}": "<int:milestone_id>",
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
-                    "{export}": "<int:export_id>"}
+                    "{export}": "<int:export_id>", "{stocktake}": "<int:stocktake_id>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from relais_platform.accounts.models import Role
+from relais_platform.accounts.models import Role, User
+from relais_platform.extensions import db
+from relais_platform.orm import utcnow
 from relais_platform.stock.warehouse.cli import verify_command
+from relais_platform.tenants.models import Relais
 from tests.factories import bearer, deliver_to_relais, imeis, make_product, make_relais, make_user, receive
+from tests.test_web_support import login_as, query
+from tests.test_web_support import text as body
 
 
 @pytest.fixture
@@ -140,3 +145,30 @@ def test_national_count_writes_off_finds_and_moves_units(app, client, shelf):
     assert ("RECH-ST", "adjustment", 3, "found") in {
         (m["sku"], m["kind"], m["on_hand_delta"], m["reason_code"]) for m in ledger}
     _verify(app)
+
+
+def test_relais_admin_counts_through_the_pages(app, client, shelf):
+    with app.app_context():
+        db.session.get(Relais, shelf["relais_id"]).terms_accepted_at = utcnow()
+        admin_id = make_user(Role.RELAIS_ADMIN, relais=db.session.get(Relais, shelf["relais_id"])).id
+        db.session.commit()
+        db.session.remove()
+    web = login_as(app, query(app, lambda: db.session.get(User, admin_id)))
+    assert 'href="/stock/stocktakes"' in body(web.get("/stock/inventory"))
+    started = web.post("/stock/stocktakes")
+    assert started.status_code == 302
+    sheet_url = started.headers["Location"]
+    sheet = body(web.get(sheet_url))
+    assert all(serial in sheet for serial in imeis(1, 3))
+    stocktake = int(sheet_url.rstrip("/").rsplit("/", 1)[1])
+    refused = web.post(f"/stock/stocktakes/{stocktake}/lines", data={
+        "counted-RECH-ST": "dix", "serials-PHONE-ST": "\n".join(imeis(1, 2))})
+    assert refused.status_code == 422 and "RECH-ST" in body(refused)
+    saved = web.post(f"/stock/stocktakes/{stocktake}/lines", data={
+        "counted-RECH-ST": "10", "serials-PHONE-ST": "\n".join(imeis(1, 2)), "reason-PHONE-ST": "lost",
+        "comment-PHONE-ST": "introuvable en rayon"})
+    assert saved.status_code == 302
+    assert web.post(f"/stock/stocktakes/{stocktake}/finalise").status_code == 302
+    assert "Perdues" in body(web.get(sheet_url))
+    unit = client.get(f"/api/v1/units/{imeis(3, 1)[0]}", headers=shelf["admin"]).json
+    assert unit["status"] == "lost"

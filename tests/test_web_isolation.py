@@ -136,6 +136,10 @@ WORLD_ROUTES = [
     ("POST", "/stock/orders/{order}/receipt", {"received-REC-ISO": "2"}),
     ("POST", "/stock/orders/{order}/close", {}),
     ("GET", "/stock/orders/{order}/delivery-note.pdf", None),
+    # stock counts
+    ("GET", "/stock/stocktakes/{stocktake}", None),
+    ("POST", "/stock/stocktakes/{stocktake}/lines", {"counted-REC-ISO": "1", "reason-REC-ISO": "lost"}),
+    ("POST", "/stock/stocktakes/{stocktake}/finalise", {}),
     # distributions
     ("GET", "/distributions/{distribution}", None),
     ("POST", "/distributions/{distribution}/cancel", {"reason": "intrus"}),
@@ -177,7 +181,8 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",
                 "{record}": "<int:record_id>", "{step}": "<int:step_id>",
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
-                "{event}": "<int:event_id>", "{export}": "<int:export_id>"}
+                "{event}": "<int:event_id>", "{export}": "<int:export_id>",
+                "{stocktake}": "<int:stocktake_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -210,7 +215,7 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
     ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
-           "export": w.export}
+           "export": w.export, "stocktake": w.stocktake}
     if missing:
         ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
     return ids
