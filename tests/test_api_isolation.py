@@ -77,6 +77,9 @@ ROUTES = [
     ("POST", "/api/v1/stocktakes/{stocktake}/lines", {"lines": [{"sku": SKU, "counted": 1,
                                                                  "reason_code": "lost"}]}),
     ("POST", "/api/v1/stocktakes/{stocktake}/finalise", None),
+    # monthly stock report of relais A, as the national team reads and reviews it
+    ("GET", "/api/v1/stock-reports/{a}/{period}", None),
+    ("POST", "/api/v1/stock-reports/{a}/{period}/review", {"decision": "accepted"}),
     # distributions of relais A
     ("GET", "/api/v1/distributions/{distribution}", None),
     ("POST", "/api/v1/distributions/{distribution}/cancel", {"reason": "intrus"}),
@@ -119,7 +122,7 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
     return {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
-            "export": w.export, "stocktake": w.stocktake}
+            "export": w.export, "stocktake": w.stocktake, "period": "2026-01"}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -137,7 +140,7 @@ def _fill(value, ids: dict[str, int]):
 
 def _missing(ids: dict[str, int], w: SimpleNamespace) -> dict[str, int]:
     """The same ids, A's objects replaced by an id no row has (B's own relais kept)."""
-    return {key: (value if key in ("b", "person_b", "session") else w.missing)
+    return {key: (value if key in ("b", "person_b", "session", "period") else w.missing)
             for key, value in ids.items()}
 
 
@@ -147,7 +150,8 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{person}": "<int:beneficiary_id>", "{record}": "<int:record_id>",
                     "{step}": "<int:step_id>", "{milestone}": "<int:milestone_id>",
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
-                    "{export}": "<int:export_id>", "{stocktake}": "<int:stocktake_id>"}
+                    "{export}": "<int:export_id>", "{stocktake}": "<int:stocktake_id>",
+                    "{period}": "<period>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]

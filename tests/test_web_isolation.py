@@ -140,6 +140,9 @@ WORLD_ROUTES = [
     ("GET", "/stock/stocktakes/{stocktake}", None),
     ("POST", "/stock/stocktakes/{stocktake}/lines", {"counted-REC-ISO": "1", "reason-REC-ISO": "lost"}),
     ("POST", "/stock/stocktakes/{stocktake}/finalise", {}),
+    # monthly stock report of relais A, as the national team reads and reviews it
+    ("GET", "/distributions/national/{a}/{period}", None),
+    ("POST", "/distributions/national/{a}/{period}", {"decision": "accepted"}),
     # distributions
     ("GET", "/distributions/{distribution}", None),
     ("POST", "/distributions/{distribution}/cancel", {"reason": "intrus"}),
@@ -182,7 +185,7 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{record}": "<int:record_id>", "{step}": "<int:step_id>",
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
                 "{event}": "<int:event_id>", "{export}": "<int:export_id>",
-                "{stocktake}": "<int:stocktake_id>"}
+                "{stocktake}": "<int:stocktake_id>", "{period}": "<period>"}
 
 
 def _rule_of(template: str) -> str:
@@ -215,9 +218,9 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
     ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
-           "export": w.export, "stocktake": w.stocktake}
+           "export": w.export, "stocktake": w.stocktake, "period": "2026-01"}
     if missing:
-        ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
+        ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session", "period")})
     return ids
 
 

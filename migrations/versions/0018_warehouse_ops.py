@@ -1,4 +1,4 @@
-"""warehouse operations: stock locations, transfers, stocktakes, coded reasons
+"""warehouse operations: stock locations, transfers, stocktakes, coded reasons, report review
 
 Revision ID: 0018_warehouse_ops
 Revises: 0010_training_cancel_reminders
@@ -24,6 +24,48 @@ MOVEMENT_KINDS = OLD_MOVEMENT_KINDS + ("transfer_out", "transfer_in")
 OLD_UNIT_STATUSES = ("in_stock", "reserved", "shipped", "at_relais", "distributed", "returned",
                      "defective", "lost")
 UNIT_STATUSES = OLD_UNIT_STATUSES + ("in_transit",)
+REPORT_STATUSES = ("submitted", "accepted", "returned")
+REPORT_TABLES = ("stock_reports", "stock_report_lines")
+# Replaces migration 0007's append-only guard of the monthly reports: a stored report keeps
+# what it declared, except while the national team has returned it for correction; its
+# review (status, reviewer, comment) may be written at any time. Never deleted.
+REPORT_GUARD = """
+CREATE OR REPLACE FUNCTION guard_stock_report() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' OR NEW.relais_id <> OLD.relais_id OR NEW.period <> OLD.period
+     OR (OLD.status <> 'returned'
+         AND (NEW.submitted_at, NEW.submitted_by_id) IS DISTINCT FROM (OLD.submitted_at, OLD.submitted_by_id))
+  THEN
+    RAISE EXCEPTION 'stock_reports: a submitted report is read-only (% refused)', TG_OP
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION guard_stock_report_line() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT status FROM stock_reports WHERE id = OLD.report_id) IS DISTINCT FROM 'returned' THEN
+    RAISE EXCEPTION 'stock_report_lines: a submitted report is read-only (% refused)', TG_OP
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER stock_reports_guard BEFORE UPDATE OR DELETE ON stock_reports
+  FOR EACH ROW EXECUTE FUNCTION guard_stock_report();
+CREATE TRIGGER stock_report_lines_guard BEFORE UPDATE OR DELETE ON stock_report_lines
+  FOR EACH ROW EXECUTE FUNCTION guard_stock_report_line();
+CREATE TRIGGER stock_reports_no_truncate BEFORE TRUNCATE ON stock_reports
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change();
+CREATE TRIGGER stock_report_lines_no_truncate BEFORE TRUNCATE ON stock_report_lines
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_ledger_change();
+"""
+DROP_REPORT_GUARD = """
+DROP TRIGGER IF EXISTS stock_reports_guard ON stock_reports;
+DROP TRIGGER IF EXISTS stock_report_lines_guard ON stock_report_lines;
+DROP TRIGGER IF EXISTS stock_reports_no_truncate ON stock_reports;
+DROP TRIGGER IF EXISTS stock_report_lines_no_truncate ON stock_report_lines;
+DROP FUNCTION IF EXISTS guard_stock_report_line();
+DROP FUNCTION IF EXISTS guard_stock_report();
+"""
 # Enum CHECK constraints widened by this revision: (table, constraint, column, old, new).
 CHECKS = (
     ("stock_movements", "ck_stock_movements_movementkind", "kind", OLD_MOVEMENT_KINDS, MOVEMENT_KINDS),
@@ -158,6 +200,29 @@ def upgrade():
     for table in CUSTODIAN_TABLES:
         op.execute(rls.custodian_table_sql(table))
 
+    # Monthly reports: coded reasons, the units lost, the national review.
+    op.add_column('stock_reports', sa.Column('status', sa.String(length=32), server_default='submitted',
+                                             nullable=False))
+    op.add_column('stock_reports', sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('stock_reports', sa.Column('reviewed_by_id', sa.BigInteger(), nullable=True))
+    op.add_column('stock_reports', sa.Column('review_comment', sa.Text(), nullable=True))
+    op.create_check_constraint(op.f('ck_stock_reports_reportstatus'), 'stock_reports',
+                               _in('status', REPORT_STATUSES))
+    op.create_foreign_key(op.f('fk_stock_reports_reviewed_by_id_users'), 'stock_reports', 'users',
+                          ['reviewed_by_id'], ['id'])
+    op.create_index('ix_stock_reports_status', 'stock_reports', ['status'], unique=False)
+    op.add_column('stock_report_lines', sa.Column('loss_reason_code', sa.String(length=32), nullable=True))
+    op.add_column('stock_report_lines', sa.Column('adjustment_reason_code', sa.String(length=32),
+                                                  nullable=True))
+    op.add_column('stock_report_lines', sa.Column('lost_serials', postgresql.JSONB(astext_type=sa.Text()),
+                                                  server_default='[]', nullable=False))
+    for column in ('loss_reason_code', 'adjustment_reason_code'):
+        op.create_check_constraint(op.f(f'ck_stock_report_lines_{column}'), 'stock_report_lines',
+                                   _in(column, REASON_CODES))
+    for table in REPORT_TABLES:
+        op.execute(rls.drop_append_only_sql(table))
+    op.execute(REPORT_GUARD)
+
     # Existing national stock moves to the default location. The owner is subject to RLS
     # (FORCE): act under the national scope; the ledger's guard is lifted for this one fill.
     op.execute("SELECT set_config('app.relais_ids', '*', true)")
@@ -185,6 +250,15 @@ def upgrade():
 
 def downgrade():
     op.execute("SELECT set_config('app.relais_ids', '*', true)")
+    op.execute(DROP_REPORT_GUARD)
+    for table in REPORT_TABLES:
+        op.execute(rls.append_only_sql(table))
+    for column in ('loss_reason_code', 'adjustment_reason_code', 'lost_serials'):
+        op.drop_column('stock_report_lines', column)
+    op.drop_index('ix_stock_reports_status', table_name='stock_reports')
+    op.drop_constraint(op.f('fk_stock_reports_reviewed_by_id_users'), 'stock_reports', type_='foreignkey')
+    for column in ('review_comment', 'reviewed_by_id', 'reviewed_at', 'status'):
+        op.drop_column('stock_reports', column)
     for table, name, column, old, _new in CHECKS:
         op.drop_constraint(op.f(name), table, type_="check")
         op.create_check_constraint(op.f(name), table, _in(column, old))

@@ -9,16 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from relais_platform.stock.fields import optional_int
-from relais_platform.stock.warehouse.models import ReasonCode
 
-REASON_LABELS = {
-    ReasonCode.LOST: _l("perdu"),
-    ReasonCode.DAMAGED: _l("abîmé"),
-    ReasonCode.STOLEN: _l("volé"),
-    ReasonCode.FOUND: _l("retrouvé"),
-    ReasonCode.COUNT_ERROR: _l("erreur de comptage"),
-    ReasonCode.OTHER: _l("autre (précisez en commentaire)"),
-}
 SERIALS_INPUT = {"rows": 4, "spellcheck": "false", "autocomplete": "off", "data-serial-count": ""}
 
 

@@ -15,7 +15,6 @@ from relais_platform.stock.blueprints import stock_bp as bp
 from relais_platform.stock.fields import optional_int
 from relais_platform.stock.locations import stocktakes, transfers
 from relais_platform.stock.locations.forms import (
-    REASON_LABELS,
     LocationForm,
     StocktakeStartForm,
     TransferForm,
@@ -33,6 +32,7 @@ from relais_platform.stock.pages import (
 )
 from relais_platform.stock.scope import open_national_scope
 from relais_platform.stock.warehouse import locations
+from relais_platform.stock.warehouse.forms import REASON_LABELS
 from relais_platform.stock.warehouse.models import ReasonCode
 from relais_platform.stock.warehouse.views import _product_choices
 

@@ -10,7 +10,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from relais_platform.stock.fields import optional_int
-from relais_platform.stock.warehouse.models import UnitStatus
+from relais_platform.stock.warehouse.models import ReasonCode, UnitStatus
 
 UNIT_STATUS_LABELS = {
     UnitStatus.IN_STOCK: _l("en stock national"),
@@ -22,6 +22,15 @@ UNIT_STATUS_LABELS = {
     UnitStatus.DEFECTIVE: _l("défectueuse"),
     UnitStatus.LOST: _l("perdue"),
     UnitStatus.IN_TRANSIT: _l("en transit entre deux emplacements"),
+}
+
+REASON_LABELS = {
+    ReasonCode.LOST: _l("perdu"),
+    ReasonCode.DAMAGED: _l("abîmé"),
+    ReasonCode.STOLEN: _l("volé"),
+    ReasonCode.FOUND: _l("retrouvé"),
+    ReasonCode.COUNT_ERROR: _l("erreur de comptage"),
+    ReasonCode.OTHER: _l("autre (précisez en commentaire)"),
 }
 
 
