@@ -50,13 +50,11 @@ from relais_platform.training.models import (
 __all__ = [
     "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "CoachingNote",
     "CoachingSession", "CustomMilestone", "Diagnostic", "Distribution", "Enrolment",
-    "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
+    "LocationStock", "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
     "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
     "RelaisStockMovement", "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey",
-    "SerialUnit", "SerialUnitEvent",
-    "StockMovement", "StockReport", "StockReportLine", "StripeCustomer", "StripeEvent",
-    "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession", "User",
-    "UserToken",
-    # warehouse operations (issue 17)
-    "LocationStock", "StockLocation", "Stocktake", "StocktakeLine", "Transfer", "TransferLine",
+    "SerialUnit", "SerialUnitEvent", "StockLocation", "StockMovement", "StockReport",
+    "StockReportLine", "Stocktake", "StocktakeLine", "StripeCustomer", "StripeEvent",
+    "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession", "Transfer",
+    "TransferLine", "User", "UserToken",
 ]
