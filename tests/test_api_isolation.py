@@ -66,6 +66,10 @@ ROUTES = [
      {"sku": SKU, "allocations": [{"order_id": "{order}", "quantity": 1}]}),
     ("POST", "/api/v1/orders/{order}/shipment", {}),
     ("GET", "/api/v1/orders/{order}/delivery-note", None),
+    ("GET", "/api/v1/orders/{order}/pick-list", None),
+    ("GET", "/api/v1/orders/{order}/shipments", None),
+    ("POST", "/api/v1/orders/{order}/shipments", {"location_id": 1, "lines": [{"sku": SKU, "quantity": 1}]}),
+    ("POST", "/api/v1/orders/{order}/shipments/{shipment}/receipt", {"lines": [{"sku": SKU, "received": 1}]}),
     ("POST", "/api/v1/orders/{order}/receipt", {"lines": [{"sku": SKU, "received": 2}]}),
     ("POST", "/api/v1/orders/{order}/close", {}),
     ("GET", "/api/v1/orders/{order}/payments", None),
@@ -122,7 +126,9 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
     return {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
-            "export": w.export, "stocktake": w.stocktake, "period": "2026-01"}
+            "export": w.export, "stocktake": w.stocktake, "period": "2026-01",
+            # A's order is looked up before its parcel: any parcel id answers the same.
+            "shipment": w.missing}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -151,7 +157,7 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{step}": "<int:step_id>", "{milestone}": "<int:milestone_id>",
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
                     "{export}": "<int:export_id>", "{stocktake}": "<int:stocktake_id>",
-                    "{period}": "<period>"}
+                    "{period}": "<period>", "{shipment}": "<int:shipment_id>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]

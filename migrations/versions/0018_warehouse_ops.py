@@ -1,4 +1,4 @@
-"""warehouse operations: stock locations, transfers, stocktakes, coded reasons, report review
+"""warehouse operations: stock locations, transfers, stocktakes, coded reasons, report review, partial shipments
 
 Revision ID: 0018_warehouse_ops
 Revises: 0010_training_cancel_reminders
@@ -223,6 +223,51 @@ def upgrade():
         op.execute(rls.drop_append_only_sql(table))
     op.execute(REPORT_GUARD)
 
+    # Partial shipments: an order leaves in one parcel or several.
+    op.create_table('shipments',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('order_id', sa.BigInteger(), nullable=False),
+    sa.Column('location_id', sa.BigInteger(), nullable=False),
+    sa.Column('carrier', sa.String(length=100), nullable=True),
+    sa.Column('tracking_number', sa.String(length=100), nullable=True),
+    sa.Column('status', _enum('shipmentstatus', ('shipped', 'received')), nullable=False),
+    sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('shipped_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('received_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('relais_id', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['location_id'], ['stock_locations.id'], name=op.f('fk_shipments_location_id_stock_locations')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_shipments_order_id_orders')),
+    sa.ForeignKeyConstraint(['received_by_id'], ['users.id'], name=op.f('fk_shipments_received_by_id_users')),
+    sa.ForeignKeyConstraint(['relais_id'], ['relais.id'], name=op.f('fk_shipments_relais_id_relais')),
+    sa.ForeignKeyConstraint(['shipped_by_id'], ['users.id'], name=op.f('fk_shipments_shipped_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipments'))
+    )
+    op.create_index(op.f('ix_shipments_order_id'), 'shipments', ['order_id'], unique=False)
+    op.create_index(op.f('ix_shipments_relais_id'), 'shipments', ['relais_id'], unique=False)
+    op.create_table('shipment_lines',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('shipment_id', sa.BigInteger(), nullable=False),
+    sa.Column('order_line_id', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('received', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('refused', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('serials', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
+    sa.Column('relais_id', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_shipment_lines_quantity_positive')),
+    sa.CheckConstraint('received >= 0 AND refused >= 0 AND received + refused <= quantity', name=op.f('ck_shipment_lines_received_within_quantity')),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_lines.id'], name=op.f('fk_shipment_lines_order_line_id_order_lines')),
+    sa.ForeignKeyConstraint(['relais_id'], ['relais.id'], name=op.f('fk_shipment_lines_relais_id_relais')),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], name=op.f('fk_shipment_lines_shipment_id_shipments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipment_lines')),
+    sa.UniqueConstraint('relais_id', 'shipment_id', 'order_line_id', name=op.f('uq_shipment_lines_relais_id_shipment_id_order_line_id'))
+    )
+    op.create_index(op.f('ix_shipment_lines_order_line_id'), 'shipment_lines', ['order_line_id'], unique=False)
+    op.create_index(op.f('ix_shipment_lines_relais_id'), 'shipment_lines', ['relais_id'], unique=False)
+    op.create_index(op.f('ix_shipment_lines_shipment_id'), 'shipment_lines', ['shipment_id'], unique=False)
+    for table in ("shipments", "shipment_lines"):
+        op.execute(rls.tenant_table_sql(table))
+
     # Existing national stock moves to the default location. The owner is subject to RLS
     # (FORCE): act under the national scope; the ledger's guard is lifted for this one fill.
     op.execute("SELECT set_config('app.relais_ids', '*', true)")
@@ -250,6 +295,10 @@ def upgrade():
 
 def downgrade():
     op.execute("SELECT set_config('app.relais_ids', '*', true)")
+    for table in ("shipment_lines", "shipments"):
+        op.execute(rls.drop_policy_sql(table))
+    op.drop_table('shipment_lines')
+    op.drop_table('shipments')
     op.execute(DROP_REPORT_GUARD)
     for table in REPORT_TABLES:
         op.execute(rls.append_only_sql(table))
