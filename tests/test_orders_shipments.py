@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from relais_platform.accounts.models import Role
+from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
 from relais_platform.stock.warehouse.cli import verify_command
 from tests.factories import (
@@ -20,6 +20,8 @@ from tests.factories import (
     national_level,
     receive,
 )
+from tests.test_web_support import login_as, query
+from tests.test_web_support import text as body
 
 
 @pytest.fixture
@@ -160,3 +162,23 @@ def test_the_single_shipment_route_ships_what_remains_in_one_parcel(client, w):
     parcels = client.get(f"/api/v1/orders/{w.order}/shipments", headers=w.national).json
     assert [sorted((line["sku"], line["quantity"]) for line in p["lines"]) for p in parcels] == [
         [("REC-P", 5)], [("REC-P", 15), ("SIM-P", 4)]]
+
+
+def test_parcels_through_the_pages(app, client, w):
+    _allocate(client, w, w.order, [{"sku": "SIM-P", "quantity": 4}, {"sku": "REC-P", "quantity": 20}])
+    with app.app_context():
+        national_id = make_user(Role.NATIONAL).id
+        db.session.remove()
+    web = login_as(app, query(app, lambda: db.session.get(User, national_id)))
+    detail = body(web.get(f"/stock/orders/{w.order}"))
+    assert "Expédier un colis" in detail and f"/stock/orders/{w.order}/pick-list" in detail
+    assert "SIM-P" in body(web.get(f"/stock/orders/{w.order}/pick-list"))
+    assert f"Commande n° {w.order}" in body(web.get("/stock/pick-list"))
+    central = _central(client, w)
+    refused = web.post(f"/stock/orders/{w.order}/shipments", data={"location_id": central,
+                                                                  "quantity-REC-P": "21"})
+    assert refused.status_code == 422
+    sent = web.post(f"/stock/orders/{w.order}/shipments", data={
+        "location_id": central, "carrier": "Chronopost", "tracking_number": "XY1", "quantity-REC-P": "5"})
+    assert sent.status_code == 302
+    assert "XY1" in body(web.get(f"/stock/orders/{w.order}"))

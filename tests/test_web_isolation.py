@@ -136,6 +136,9 @@ WORLD_ROUTES = [
     ("POST", "/stock/orders/{order}/receipt", {"received-REC-ISO": "2"}),
     ("POST", "/stock/orders/{order}/close", {}),
     ("GET", "/stock/orders/{order}/delivery-note.pdf", None),
+    ("GET", "/stock/orders/{order}/pick-list", None),
+    ("POST", "/stock/orders/{order}/shipments", {"location_id": "1", "quantity-REC-ISO": "1"}),
+    ("POST", "/stock/orders/{order}/shipments/{shipment}/receipt", {"received-REC-ISO": "1"}),
     # stock counts
     ("GET", "/stock/stocktakes/{stocktake}", None),
     ("POST", "/stock/stocktakes/{stocktake}/lines", {"counted-REC-ISO": "1", "reason-REC-ISO": "lost"}),
@@ -185,7 +188,8 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{record}": "<int:record_id>", "{step}": "<int:step_id>",
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
                 "{event}": "<int:event_id>", "{export}": "<int:export_id>",
-                "{stocktake}": "<int:stocktake_id>", "{period}": "<period>"}
+                "{stocktake}": "<int:stocktake_id>", "{period}": "<period>",
+                "{shipment}": "<int:shipment_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -218,7 +222,9 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
     ids = {"a": w.a, "b": w.b, "ua": w.worker_a, "order": w.order, "distribution": w.distribution,
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
-           "export": w.export, "stocktake": w.stocktake, "period": "2026-01"}
+           "export": w.export, "stocktake": w.stocktake, "period": "2026-01",
+           # A's order is looked up before its parcel: any parcel id answers the same.
+           "shipment": w.missing}
     if missing:
         ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session", "period")})
     return ids
