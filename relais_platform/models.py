@@ -11,6 +11,7 @@ from relais_platform.beneficiaries.models import (
     Participation,
 )
 from relais_platform.reporting.models import ReportExport, ReportingEvent
+from relais_platform.stock.campaigns.models import Campaign, CampaignNeed, CampaignNeedLine, CampaignProduct
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.distributions.models import Distribution
 from relais_platform.stock.locations.models import Stocktake, StocktakeLine, Transfer, TransferLine
@@ -54,6 +55,10 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Beneficiary",
+    "Campaign",
+    "CampaignNeed",
+    "CampaignNeedLine",
+    "CampaignProduct",
     "CoachingNote",
     "CoachingSession",
     "CustomMilestone",

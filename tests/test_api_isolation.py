@@ -113,9 +113,10 @@ ROUTES = [
 ]
 
 # Path parameters naming no tenant-owned object: national training sessions, products,
-# stock locations and transfers between them.
+# stock locations, transfers between them, emergency campaigns (a relais' needs are reached
+# through its bound session only: tests/test_stock_campaigns.py).
 # Every other `*_id` (and `serial`) names a relais' object, so its route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id", "location_id", "transfer_id"}
+NATIONAL_PARAMS = {"session_id", "product_id", "location_id", "transfer_id", "campaign_id"}
 # Covered elsewhere: a serial is not an id, see test_stock_isolation (units of another relais).
 ELSEWHERE = {"/api/v1/units/<string:serial>"}
 

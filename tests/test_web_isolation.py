@@ -181,7 +181,8 @@ WORLD_ROUTES = [
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
 # national outbox); every other `*_id` names a relais' object, so its route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id", "message_id", "location_id", "transfer_id"}
+NATIONAL_PARAMS = {"session_id", "product_id", "message_id", "location_id", "transfer_id",
+                   "campaign_id"}
 PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<int:user_id>",
                 "{order}": "<int:order_id>", "{distribution}": "<int:distribution_id>",
                 "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",

@@ -1,4 +1,5 @@
-"""warehouse operations: stock locations, transfers, stocktakes, coded reasons, report review, partial shipments
+"""warehouse operations: locations, transfers, stocktakes, coded reasons, report review,
+partial shipments, emergency campaigns
 
 Revision ID: 0018_warehouse_ops
 Revises: 0010_training_cancel_reminders
@@ -268,6 +269,68 @@ def upgrade():
     for table in ("shipments", "shipment_lines"):
         op.execute(rls.tenant_table_sql(table))
 
+    # Emergency campaigns.
+    op.create_table('campaigns',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('opens_on', sa.Date(), nullable=False),
+    sa.Column('closes_on', sa.Date(), nullable=False),
+    sa.Column('free', sa.Boolean(), server_default='true', nullable=False),
+    sa.Column('eligible', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('status', _enum('campaignstatus', ('open', 'confirmed')), nullable=False),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('opens_on <= closes_on', name=op.f('ck_campaigns_dates_in_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))
+    )
+    op.create_table('campaign_products',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('campaign_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_campaign_products_quantity_positive')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_products_campaign_id_campaigns')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_campaign_products_product_id_products')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_products')),
+    sa.UniqueConstraint('campaign_id', 'product_id', name=op.f('uq_campaign_products_campaign_id_product_id'))
+    )
+    op.create_index(op.f('ix_campaign_products_campaign_id'), 'campaign_products', ['campaign_id'], unique=False)
+    op.create_table('campaign_needs',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('campaign_id', sa.BigInteger(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('order_id', sa.BigInteger(), nullable=True),
+    sa.Column('relais_id', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_needs_campaign_id_campaigns')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_campaign_needs_order_id_orders')),
+    sa.ForeignKeyConstraint(['relais_id'], ['relais.id'], name=op.f('fk_campaign_needs_relais_id_relais')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_needs')),
+    sa.UniqueConstraint('relais_id', 'campaign_id', name=op.f('uq_campaign_needs_relais_id_campaign_id'))
+    )
+    op.create_index(op.f('ix_campaign_needs_campaign_id'), 'campaign_needs', ['campaign_id'], unique=False)
+    op.create_index(op.f('ix_campaign_needs_relais_id'), 'campaign_needs', ['relais_id'], unique=False)
+    op.create_table('campaign_need_lines',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('need_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('relais_id', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_campaign_need_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['need_id'], ['campaign_needs.id'], name=op.f('fk_campaign_need_lines_need_id_campaign_needs')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_campaign_need_lines_product_id_products')),
+    sa.ForeignKeyConstraint(['relais_id'], ['relais.id'], name=op.f('fk_campaign_need_lines_relais_id_relais')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_need_lines')),
+    sa.UniqueConstraint('relais_id', 'need_id', 'product_id', name=op.f('uq_campaign_need_lines_relais_id_need_id_product_id'))
+    )
+    op.create_index(op.f('ix_campaign_need_lines_need_id'), 'campaign_need_lines', ['need_id'], unique=False)
+    op.create_index(op.f('ix_campaign_need_lines_relais_id'), 'campaign_need_lines', ['relais_id'], unique=False)
+    # Relais read the campaigns open to them; only the national team writes them.
+    for table in ("campaigns", "campaign_products"):
+        op.execute(rls.national_only_sql(table, readable_by_all=True))
+    for table in ("campaign_needs", "campaign_need_lines"):
+        op.execute(rls.tenant_table_sql(table))
+
     # Existing national stock moves to the default location. The owner is subject to RLS
     # (FORCE): act under the national scope; the ledger's guard is lifted for this one fill.
     op.execute("SELECT set_config('app.relais_ids', '*', true)")
@@ -295,6 +358,12 @@ def upgrade():
 
 def downgrade():
     op.execute("SELECT set_config('app.relais_ids', '*', true)")
+    for table in ("campaign_need_lines", "campaign_needs"):
+        op.execute(rls.drop_policy_sql(table))
+    for table in ("campaign_products", "campaigns"):
+        op.execute(rls.drop_policies_sql(table, NATIONAL_POLICIES))
+    for table in ("campaign_need_lines", "campaign_needs", "campaign_products", "campaigns"):
+        op.drop_table(table)
     for table in ("shipment_lines", "shipments"):
         op.execute(rls.drop_policy_sql(table))
     op.drop_table('shipment_lines')
