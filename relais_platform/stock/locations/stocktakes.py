@@ -236,7 +236,7 @@ def finalise(stocktake_id: int) -> Stocktake:
     for line in lines:
         if line.product.serialized:
             _settle_units(stocktake, line, errors)
-        elif line.counted != line.expected:
+        elif line.counted is not None and line.counted != line.expected:
             _adjust(stocktake, line.product, line.counted - line.expected, line)
             line.outcome = {}
     if errors:

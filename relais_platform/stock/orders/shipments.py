@@ -66,13 +66,13 @@ def ship_part(order: Order, location_id: Any, lines: Iterable[Mapping[str, Any]]
     for sku, spec in given.items():
         line = order_lines[sku]
         serials = normalize_serials(spec.get("serials"))
-        quantity = spec.get("quantity")
-        quantity = len(serials) if quantity is None and serials else quantity
+        given_quantity = spec.get("quantity")
+        quantity = count_or_none(len(serials) if given_quantity is None and serials else given_quantity)
         remaining = line.allocated - line.shipped
         if serials and not line.product.serialized:
             errors[sku] = [_("Le produit %(sku)s (%(name)s) n'a pas de numéro de série.", sku=sku,
                              name=line.product.name)]
-        elif count_or_none(quantity) is None or not 0 < quantity <= remaining:
+        elif quantity is None or not 0 < quantity <= remaining:
             errors[sku] = [_("Expédiez entre 1 et %(remaining)d unité(s) de %(sku)s (%(name)s).",
                              remaining=remaining, sku=sku, name=line.product.name)]
         else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from relais_platform.stock.distributions.schemas import REASON_FIELD as _reason
 from relais_platform.stock.warehouse.models import ReasonCode
 
-_CODE = {"by_value": True, "allow_none": True,
+_CODE: dict[str, Any] = {"by_value": True, "allow_none": True,
          "metadata": {"description": "Motif codé ; le texte du motif devient un commentaire (un texte "
                                      "seul est codé other)"}}
 
@@ -87,7 +89,7 @@ class ReviewQueueSchema(Schema):
     submitted_at = fields.DateTime()
     discrepancy = fields.Integer(metadata={"description": "Pertes déclarées + |ajustements|, en unités"})
 
-    def _period(self, row) -> str:
+    def _period(self, row: Any) -> str:
         return f"{row.period:%Y-%m}"
 
 

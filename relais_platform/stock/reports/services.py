@@ -500,6 +500,7 @@ def review(relais_id: int, period_text: str | None, decision: Any, comment: Any)
         .with_for_update().execution_options(populate_existing=True))
     if report is None:
         raise NotFound(_("Rapport de stock introuvable."))
+    status: ReportStatus | None
     try:
         status = ReportStatus(decision)
     except ValueError:
@@ -512,7 +513,7 @@ def review(relais_id: int, period_text: str | None, decision: Any, comment: Any)
         errors["comment"] = [_("Dites au relais ce qu'il doit corriger.")]
     if errors:
         raise ValidationFailed(errors)
-    if report.status != ReportStatus.SUBMITTED:
+    if report.status != ReportStatus.SUBMITTED or status is None:
         raise Conflict(_("Le rapport de %(period)s n'attend pas de revue (%(status)s).",
                          period=format_period(period), status=report.status.value))
     report.status = status

@@ -135,10 +135,11 @@ def move_national(
     if on_hand_delta and location_id is not None:
         spot = lock_location_levels(location_id, [product.id])[product.id]
         if spot.on_hand + on_hand_delta < 0:
+            place = db.session.get(StockLocation, location_id)
             raise Conflict(
                 _("Stock insuffisant pour %(sku)s (%(name)s) à l'emplacement %(location)s : "
                   "%(on_hand)d en stock.", sku=product.sku, name=product.name,
-                  location=db.session.get(StockLocation, location_id).name, on_hand=spot.on_hand),
+                  location=place.name if place else location_id, on_hand=spot.on_hand),
                 {"sku": [product.sku]},
             )
         spot.on_hand += on_hand_delta
