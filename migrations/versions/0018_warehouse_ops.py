@@ -175,7 +175,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['relais_id'], ['relais.id'], name=op.f('fk_stocktake_lines_relais_id_relais')),
     sa.ForeignKeyConstraint(['stocktake_id'], ['stocktakes.id'], name=op.f('fk_stocktake_lines_stocktake_id_stocktakes')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stocktake_lines')),
-    sa.UniqueConstraint('stocktake_id', 'product_id', name=op.f('uq_stocktake_lines_stocktake_id_product_id'))
+    sa.UniqueConstraint('relais_id', 'stocktake_id', 'product_id', name=op.f('uq_stocktake_lines_relais_id_stocktake_id_product_id'), postgresql_nulls_not_distinct=True)
     )
     op.create_index(op.f('ix_stocktake_lines_relais_id'), 'stocktake_lines', ['relais_id'], unique=False)
     op.create_index(op.f('ix_stocktake_lines_stocktake_id'), 'stocktake_lines', ['stocktake_id'], unique=False)

@@ -95,7 +95,8 @@ class StocktakeLine(Model):
 
     __tablename__ = "stocktake_lines"
     __table_args__ = (
-        UniqueConstraint("stocktake_id", "product_id"),
+        # NULL (a national count) is one holder, like any relais.
+        UniqueConstraint("relais_id", "stocktake_id", "product_id", postgresql_nulls_not_distinct=True),
         CheckConstraint("expected >= 0", name="expected_non_negative"),
         CheckConstraint("counted IS NULL OR counted >= 0", name="counted_non_negative"),
     )
