@@ -12,6 +12,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
 from relais_platform.stock.scope import local_today
+from relais_platform.stock.warehouse.cli import verify_command
 from relais_platform.tenants.models import Relais
 from tests.factories import bearer, make_product, make_relais, make_user, receive
 from tests.test_web_support import login_as, query
@@ -94,6 +95,8 @@ def test_a_campaign_turns_30_needs_into_30_orders(app, client, w, owner_engine):
     assert client.post(f"{url}/confirm", headers=w["national"]).status_code == 409
     mine = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=w["admins"][2]).json
     assert mine["need"]["order_id"] in order_ids
+    result = app.test_cli_runner().invoke(verify_command)
+    assert result.exit_code == 0, result.output
 
 
 def test_only_eligible_relais_see_and_declare(client, w):
