@@ -13,13 +13,17 @@ from relais_platform.beneficiaries.models import (
 from relais_platform.imports.models import ImportRun
 from relais_platform.reporting.funders.models import Convention, EarmarkMovement, Funder
 from relais_platform.reporting.models import ReportExport, ReportingEvent
+from relais_platform.stock.campaigns.models import Campaign, CampaignNeed, CampaignNeedLine, CampaignProduct
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.distributions.models import Distribution
+from relais_platform.stock.locations.models import Stocktake, StocktakeLine, Transfer, TransferLine
 from relais_platform.stock.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
     Payment,
+    Shipment,
+    ShipmentLine,
     StripeCustomer,
     StripeEvent,
 )
@@ -34,11 +38,13 @@ from relais_platform.stock.supply.models import (
     UnitOrigin,
 )
 from relais_platform.stock.warehouse.models import (
+    LocationStock,
     NationalStock,
     RelaisStock,
     RelaisStockMovement,
     SerialUnit,
     SerialUnitEvent,
+    StockLocation,
     StockMovement,
 )
 from relais_platform.tenants.models import Relais
@@ -56,15 +62,16 @@ from relais_platform.training.models import (
 )
 
 __all__ = [
-    "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "CoachingNote",
-    "CoachingSession", "Collection", "CollectionItem", "Convention", "CustomMilestone",
-    "Diagnostic", "Distribution", "EarmarkMovement", "Enrolment", "Funder", "ImportRun",
-    "NationalStock", "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours",
-    "ParcoursEnrolment", "Participation", "Payment", "Product", "Relais", "RelaisStock",
-    "RelaisStockMovement", "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey",
-    "SerialUnit", "SerialUnitEvent", "StockMovement", "StockReport", "StockReportLine",
-    "StripeCustomer", "StripeEvent", "Supplier", "SupplierReturn", "SupplierReturnLine",
-    "SupplyReceipt", "TrainingModule", "TrainingPathModule", "TrainingRecord", "TrainingSession",
-    "UnitOrigin", "User",
+    "AccompanimentSession", "ApiToken", "AuditEntry", "Beneficiary", "Campaign", "CampaignNeed",
+    "CampaignNeedLine", "CampaignProduct", "CoachingNote", "CoachingSession", "Collection",
+    "CollectionItem", "Convention", "CustomMilestone", "Diagnostic", "Distribution",
+    "EarmarkMovement", "Enrolment", "Funder", "ImportRun", "LocationStock", "NationalStock",
+    "NextStep", "Order", "OrderEvent", "OrderLine", "Parcours", "ParcoursEnrolment",
+    "Participation", "Payment", "Product", "Relais", "RelaisStock", "RelaisStockMovement",
+    "ReportExport", "ReportingEvent", "Role", "SatisfactionSurvey", "SerialUnit", "SerialUnitEvent",
+    "Shipment", "ShipmentLine", "StockLocation", "StockMovement", "StockReport", "StockReportLine",
+    "Stocktake", "StocktakeLine", "StripeCustomer", "StripeEvent", "Supplier", "SupplierReturn",
+    "SupplierReturnLine", "SupplyReceipt", "TrainingModule", "TrainingPathModule", "TrainingRecord",
+    "TrainingSession", "Transfer", "TransferLine", "UnitOrigin", "User",
     "UserToken",
 ]

@@ -239,7 +239,9 @@ def stock_up(product, *, quantity: int = 0, serials: list[str] | None = None) ->
     with as_national():
         if serials:
             quantity = len(serials)
-            db.session.add_all(SerialUnit(product_id=product.id, serial=serial, status=UnitStatus.IN_STOCK)
+            location_id = ledger.default_location_id()
+            db.session.add_all(SerialUnit(product_id=product.id, serial=serial, status=UnitStatus.IN_STOCK,
+                                          location_id=location_id)
                                for serial in serials)
         ledger.move_national(product, MovementKind.RECEIPT, on_hand_delta=quantity)
         db.session.commit()

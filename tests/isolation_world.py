@@ -26,6 +26,8 @@ from relais_platform.reporting.funders.models import Convention, Funder, FunderK
 from relais_platform.reporting.models import EventKind, ReportExport, ReportingEvent
 from relais_platform.stock.distributions import handovers
 from relais_platform.stock.distributions.models import Distribution, Handover
+from relais_platform.stock.locations import stocktakes
+from relais_platform.stock.locations.models import Stocktake, StocktakeLine
 from relais_platform.stock.orders.models import Order
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.models import Relais
@@ -95,6 +97,7 @@ def build_world() -> SimpleNamespace:
         w.handover = handovers.record({"beneficiary_id": w.person,
                                        "lines": [{"sku": SKU, "price_cents": 0}]}).id
         w.referrer = referrers.create("CCAS d'Arcachon", "ccas").id
+        w.stocktake = stocktakes.start().id
         db.session.commit()
 
     module = make_training_module()
@@ -160,6 +163,8 @@ def snapshot_of_a(app: Flask, w: SimpleNamespace) -> tuple:
             session.scalar(select(func.count()).select_from(CustomMilestone)),
             session.scalar(select(func.count()).select_from(User)),
             session.scalar(select(func.count()).select_from(Order)),
+            session.get(Stocktake, w.stocktake).status, session.scalar(
+                select(func.count()).select_from(StocktakeLine).where(StocktakeLine.counted.is_not(None))),
             personal,
         )
 

@@ -68,12 +68,24 @@ ROUTES = [
      {"sku": SKU, "allocations": [{"order_id": "{order}", "quantity": 1}]}),
     ("POST", "/api/v1/orders/{order}/shipment", {}),
     ("GET", "/api/v1/orders/{order}/delivery-note", None),
+    ("GET", "/api/v1/orders/{order}/pick-list", None),
+    ("GET", "/api/v1/orders/{order}/shipments", None),
+    ("POST", "/api/v1/orders/{order}/shipments", {"location_id": 1, "lines": [{"sku": SKU, "quantity": 1}]}),
+    ("POST", "/api/v1/orders/{order}/shipments/{shipment}/receipt", {"lines": [{"sku": SKU, "received": 1}]}),
     ("POST", "/api/v1/orders/{order}/receipt", {"lines": [{"sku": SKU, "received": 2}]}),
     ("POST", "/api/v1/orders/{order}/close", {}),
     ("GET", "/api/v1/orders/{order}/payments", None),
     ("POST", "/api/v1/orders/{order}/payments/manual", {"amount_cents": 100, "reference": "VIR-1"}),
     ("POST", "/api/v1/orders/{order}/checkout", None),
     ("POST", "/api/v1/orders/{order}/invoice", None),
+    # stock counts of relais A
+    ("GET", "/api/v1/stocktakes/{stocktake}", None),
+    ("POST", "/api/v1/stocktakes/{stocktake}/lines", {"lines": [{"sku": SKU, "counted": 1,
+                                                                 "reason_code": "lost"}]}),
+    ("POST", "/api/v1/stocktakes/{stocktake}/finalise", None),
+    # monthly stock report of relais A, as the national team reads and reviews it
+    ("GET", "/api/v1/stock-reports/{a}/{period}", None),
+    ("POST", "/api/v1/stock-reports/{a}/{period}/review", {"decision": "accepted"}),
     # distributions of relais A
     ("GET", "/api/v1/distributions/{distribution}", None),
     ("POST", "/api/v1/distributions/{distribution}/cancel", {"reason": "intrus"}),
@@ -123,11 +135,13 @@ ROUTES = [
     ("GET", "/api/v1/conventions/{convention}/report/export?format=pdf", None),
 ]
 
-# Path parameters naming no tenant-owned object: national training sessions, products, and
-# supply's collections and supplier returns (national only: relais and coaches get 403,
-# see tests/test_supply.py). Every other `*_id` (and `serial`) names a relais' object, so its
-# route must be here.
-NATIONAL_PARAMS = {"session_id", "product_id", "theme_id", "collection_id", "return_id"}
+# Path parameters naming no tenant-owned object: national training sessions, products and
+# themes; supply's collections and supplier returns (national only: relais and coaches get 403,
+# see tests/test_supply.py); stock locations, transfers between them, emergency campaigns (a
+# relais' needs are reached through its bound session only: tests/test_stock_campaigns.py).
+# Every other `*_id` (and `serial`) names a relais' object, so its route must be here.
+NATIONAL_PARAMS = {"session_id", "product_id", "theme_id", "collection_id", "return_id", "location_id",
+                   "transfer_id", "campaign_id"}
 # Covered elsewhere: a serial is not an id, see test_stock_isolation (units of another relais).
 ELSEWHERE = {"/api/v1/units/<string:serial>"}
 
@@ -139,7 +153,10 @@ def _ids(w: SimpleNamespace) -> dict[str, int]:
             "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
             "milestone": w.milestone, "session": w.training_session, "event": w.event,
             "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment,
-            "referrer": w.referrer, "upload": w.upload, "convention": w.convention}
+            "referrer": w.referrer, "upload": w.upload, "convention": w.convention,
+            "stocktake": w.stocktake, "period": "2026-01",
+            # A's order is looked up before its parcel: any parcel id answers the same.
+            "shipment": w.missing}
 
 
 def _fill(value, ids: dict[str, int]):
@@ -157,7 +174,7 @@ def _fill(value, ids: dict[str, int]):
 
 def _missing(ids: dict[str, int], w: SimpleNamespace) -> dict[str, int]:
     """The same ids, A's objects replaced by an id no row has (B's own relais kept)."""
-    return {key: (value if key in ("b", "person_b", "session") else w.missing)
+    return {key: (value if key in ("b", "person_b", "session", "period") else w.missing)
             for key, value in ids.items()}
 
 
@@ -169,7 +186,9 @@ def test_every_api_route_with_an_id_is_in_the_matrix(app):
                     "{session}": "<int:session_id>", "{event}": "<int:event_id>",
                     "{export}": "<int:export_id>", "{handover}": "<int:handover_id>",
                     "{accompaniment}": "<int:accompaniment_id>",
-                    "{upload}": "<int:import_id>", "{convention}": "<int:convention_id>"}
+                    "{upload}": "<int:import_id>", "{convention}": "<int:convention_id>",
+            "{stocktake}": "<int:stocktake_id>",
+                    "{period}": "<period>", "{shipment}": "<int:shipment_id>"}
     covered = set()
     for method, template, _body in ROUTES:
         template = template.split("?")[0]

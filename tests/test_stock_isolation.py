@@ -140,11 +140,19 @@ ORDER_API_ROUTES = [
     ("POST", "/api/v1/orders/{id}/payments/manual", {"amount_cents": 100, "reference": "VIR-1"}),
     ("POST", "/api/v1/orders/{id}/checkout", None),
     ("POST", "/api/v1/orders/{id}/invoice", None),
+    ("GET", "/api/v1/orders/{id}/pick-list", None),
+    ("GET", "/api/v1/orders/{id}/shipments", None),
+    ("POST", "/api/v1/orders/{id}/shipments",
+     {"location_id": 1, "lines": [{"sku": "RECH-ISO", "quantity": 1}]}),
+    # The order is looked up before its parcel: any parcel id answers the same.
+    ("POST", "/api/v1/orders/{id}/shipments/{parcel}/receipt",
+     {"lines": [{"sku": "RECH-ISO", "received": 1}]}),
 ]
 
 
 def test_every_api_route_with_an_order_id_is_in_the_matrix(app):
-    covered = {(method, path.replace("{id}", "<int:order_id>")) for method, path, _body in ORDER_API_ROUTES}
+    covered = {(method, path.replace("{id}", "<int:order_id>").replace("{parcel}", "<int:shipment_id>"))
+               for method, path, _body in ORDER_API_ROUTES}
     found = {(method, rule.rule) for rule in app.url_map.iter_rules() if "order_id" in rule.arguments
              for method in rule.methods - {"HEAD", "OPTIONS"} if rule.rule.startswith("/api/v1/")}
     assert found == covered
@@ -193,7 +201,7 @@ def test_another_relais_gets_404_on_every_order_api_route_and_nothing_changes(ap
     before = _state(app, order_id)
     for who, headers in outsiders.items():
         for method, path, body in ORDER_API_ROUTES:
-            url = path.format(id=order_id)
+            url = path.format(id=order_id, parcel=999_999_999)
             response = client.open(url, method=method, headers=headers, json=body)
             assert response.status_code == 404, (who, method, url, response.status_code, response.json)
     assert _state(app, order_id) == before

@@ -412,9 +412,12 @@ def test_national_stock_view_lists_every_product(app, client, national_headers):
     response = client.get("/api/v1/stock", headers=national_headers)
     assert response.status_code == 200
     rows = {row["sku"]: row for row in response.json}
+    # The per-location breakdown (issue 17) is added inside the row; every field stays.
+    locations = rows["AAA-1"].pop("locations")
+    assert [(loc["name"], loc["on_hand"]) for loc in locations] == [("Entrepôt central", 4)]
     assert rows["AAA-1"] == {"product_id": received, "sku": "AAA-1", "name": "Recharge A",
                              "serialized": False, "active": True, "on_hand": 4, "reserved": 0,
-                             "available": 4}
+                             "available": 4, "in_transit": 0}
     assert (rows["BBB-1"]["product_id"], rows["BBB-1"]["on_hand"]) == (empty, 0)
     assert response.headers["X-Total-Count"] == "2"
 

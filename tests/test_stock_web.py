@@ -454,11 +454,16 @@ ORDER_ROUTES = [
     ("POST", "/stock/orders/{id}/receipt", {"received-REC-1": "1"}),
     ("POST", "/stock/orders/{id}/close", {}),
     ("GET", "/stock/orders/{id}/delivery-note.pdf", None),
+    ("GET", "/stock/orders/{id}/pick-list", None),
+    ("POST", "/stock/orders/{id}/shipments", {"location_id": "1", "quantity-REC-1": "1"}),
+    # The order is looked up before its parcel: any parcel id answers the same.
+    ("POST", "/stock/orders/{id}/shipments/{parcel}/receipt", {"received-REC-1": "1"}),
 ]
 
 
 def test_every_stock_route_with_an_order_id_is_in_the_matrix(app):
-    covered = {template.replace("{id}", "<int:order_id>") for _method, template, _data in ORDER_ROUTES}
+    covered = {template.replace("{id}", "<int:order_id>").replace("{parcel}", "<int:shipment_id>")
+               for _method, template, _data in ORDER_ROUTES}
     with_ids = {rule.rule for rule in app.url_map.iter_rules()
                 if rule.endpoint.startswith("stock.") and "order_id" in rule.arguments}
     assert with_ids <= covered
@@ -471,7 +476,7 @@ def test_another_relais_gets_404_for_every_order_route(app, world, who):
     client = client_for(app, world, who)
     for order_id in (draft, shipped):
         for method, template, data in ORDER_ROUTES:
-            url = template.format(id=order_id)
+            url = template.format(id=order_id, parcel=999_999_999)
             response = client.open(url, method=method, data=data or {})
             assert response.status_code == 404, (method, url, response.status_code)
     assert order_status(app, draft) == OrderStatus.DRAFT

@@ -137,6 +137,16 @@ WORLD_ROUTES = [
     ("POST", "/stock/orders/{order}/receipt", {"received-REC-ISO": "2"}),
     ("POST", "/stock/orders/{order}/close", {}),
     ("GET", "/stock/orders/{order}/delivery-note.pdf", None),
+    ("GET", "/stock/orders/{order}/pick-list", None),
+    ("POST", "/stock/orders/{order}/shipments", {"location_id": "1", "quantity-REC-ISO": "1"}),
+    ("POST", "/stock/orders/{order}/shipments/{shipment}/receipt", {"received-REC-ISO": "1"}),
+    # stock counts
+    ("GET", "/stock/stocktakes/{stocktake}", None),
+    ("POST", "/stock/stocktakes/{stocktake}/lines", {"counted-REC-ISO": "1", "reason-REC-ISO": "lost"}),
+    ("POST", "/stock/stocktakes/{stocktake}/finalise", {}),
+    # monthly stock report of relais A, as the national team reads and reviews it
+    ("GET", "/distributions/national/{a}/{period}", None),
+    ("POST", "/distributions/national/{a}/{period}", {"decision": "accepted"}),
     # distributions
     ("GET", "/distributions/{distribution}", None),
     ("POST", "/distributions/{distribution}/cancel", {"reason": "intrus"}),
@@ -195,8 +205,10 @@ WORLD_ROUTES = [
 
 # Path parameters naming no tenant-owned object (national sessions and products, the
 # national outbox); every other `*_id` names a relais' object, so its route must be here.
-# Supply's collections and supplier returns are national: see tests/test_supply_web.py.
-NATIONAL_PARAMS = {"session_id", "product_id", "message_id", "theme_id", "collection_id", "return_id"}
+# Supply's collections and supplier returns, stock locations, transfers and campaigns are national:
+# see tests/test_supply_web.py and tests/test_stock_campaigns.py.
+NATIONAL_PARAMS = {"session_id", "product_id", "message_id", "theme_id", "collection_id", "return_id",
+                   "location_id", "transfer_id", "campaign_id"}
 PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<int:user_id>",
                 "{order}": "<int:order_id>", "{distribution}": "<int:distribution_id>",
                 "{person}": "<int:beneficiary_id>", "{person_b}": "<int:beneficiary_id>",
@@ -204,7 +216,9 @@ PLACEHOLDERS = {"{a}": "<int:relais_id>", "{b}": "<int:relais_id>", "{ua}": "<in
                 "{milestone}": "<int:milestone_id>", "{session}": "<int:session_id>",
                 "{event}": "<int:event_id>", "{export}": "<int:export_id>",
                 "{handover}": "<int:handover_id>", "{accompaniment}": "<int:accompaniment_id>",
-                "{upload}": "<int:import_id>", "{convention}": "<int:convention_id>"}
+                "{upload}": "<int:import_id>", "{convention}": "<int:convention_id>",
+            "{stocktake}": "<int:stocktake_id>", "{period}": "<period>",
+                "{shipment}": "<int:shipment_id>"}
 
 
 def _rule_of(template: str) -> str:
@@ -238,9 +252,12 @@ def _world_ids(w, *, missing: bool = False) -> dict[str, int]:
            "person": w.person, "person_b": w.person_b, "record": w.record, "step": w.step,
            "milestone": w.milestone, "session": w.training_session, "event": w.event,
            "export": w.export, "handover": w.handover, "accompaniment": w.accompaniment,
-           "upload": w.upload, "convention": w.convention}
+           "upload": w.upload, "convention": w.convention,
+           "stocktake": w.stocktake, "period": "2026-01",
+           # A's order is looked up before its parcel: any parcel id answers the same.
+           "shipment": w.missing}
     if missing:
-        ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session")})
+        ids.update({key: w.missing for key in ids if key not in ("b", "person_b", "session", "period")})
     return ids
 
 

@@ -17,7 +17,8 @@ def domain() -> Domain:
     from relais_platform.stock.warehouse import cli
 
     # Each subpackage attaches its routes to the shared blueprints when imported.
-    for subpackage in ("catalogue", "warehouse", "orders", "distributions", "reports"):
+    for subpackage in ("catalogue", "warehouse", "locations", "orders", "distributions", "reports",
+                       "campaigns"):
         importlib.import_module(f"relais_platform.stock.{subpackage}.views")
         importlib.import_module(f"relais_platform.stock.{subpackage}.api")
 

@@ -13,15 +13,17 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, paginate, pagination_headers
 from relais_platform.domain import Forbidden, ValidationFailed
 from relais_platform.extensions import db
-from relais_platform.stock.orders import allocation, delivery_note, payments, shipping
+from relais_platform.stock.orders import allocation, delivery_note, payments, picking, shipments, shipping
 from relais_platform.stock.orders import services as orders
 from relais_platform.stock.orders.models import Order, Payment
 from relais_platform.stock.orders.schemas import (
+    BatchPickListArgs,
     BatchResultSchema,
     CheckoutSchema,
     ManualPaymentSchema,
@@ -34,10 +36,14 @@ from relais_platform.stock.orders.schemas import (
     OrderShipmentSchema,
     OrderSubmitSchema,
     OrderUpdateSchema,
+    PartialShipmentSchema,
     PaymentSchema,
+    PickListArgs,
+    PickListSchema,
     ProposalConfirmSchema,
     ProposalOutSchema,
     ProposalRequestSchema,
+    ShipmentOutSchema,
 )
 from relais_platform.stock.scope import national_scope
 from relais_platform.tabular.http import exportable
@@ -233,6 +239,80 @@ def get_delivery_note(order_id: int):
         delivery_note.render_pdf(order), mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{delivery_note.filename(order)}"'},
     )
+
+
+@orders_blp.route("/orders/<int:order_id>/shipments")
+class OrderShipments(MethodView):
+    @api_access(*READERS)
+    @orders_blp.response(200, ShipmentOutSchema(many=True))
+    @error_responses(orders_blp, 401, 403, 404)
+    def get(self, order_id: int) -> list[Any]:
+        """Les colis d'une commande, avec transporteur et numéro de suivi."""
+        return shipments.shipments_of(_visible(order_id))
+
+    @api_access(*READERS)
+    @orders_blp.arguments(PartialShipmentSchema)
+    @orders_blp.response(201, ShipmentOutSchema)
+    @error_responses(orders_blp, 401, 403, 404, 409)
+    def post(self, data: dict[str, Any], order_id: int) -> Any:
+        """Expédier un colis depuis un emplacement (national) : tout ou partie de ce qui reste à
+        expédier ; le reste demeure alloué. La commande est expédiée quand tout est parti."""
+        order = _visible(order_id, *NATIONAL)
+        return shipments.ship_part(order, data["location_id"], data["lines"], carrier=data.get("carrier"),
+                                   tracking_number=data.get("tracking_number"))
+
+
+@orders_blp.route("/orders/<int:order_id>/shipments/<int:shipment_id>/receipt", methods=["POST"])
+@api_access(*READERS)
+@orders_blp.arguments(OrderReceiptSchema)
+@orders_blp.response(200, ShipmentOutSchema)
+@error_responses(orders_blp, 401, 403, 404, 409)
+def receive_shipment(data: dict[str, Any], order_id: int, shipment_id: int) -> Any:
+    """Confirmer la réception d'un colis ligne par ligne (relais) ; la commande est reçue quand
+    tous ses colis le sont."""
+    order = _visible(order_id, *ORDERING)
+    return shipments.receive_part(order, shipment_id, data["lines"])
+
+
+def _pick_list_response(entries: list[dict[str, Any]], fmt: str, name: str) -> Any:
+    if fmt == "pdf":
+        return Response(picking.render_pdf(entries), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
+    return entries
+
+
+@orders_blp.route("/orders/<int:order_id>/pick-list", methods=["GET"])
+@api_access(*READERS)
+@orders_blp.arguments(PickListArgs, location="query")
+@orders_blp.response(200, PickListSchema)
+@error_responses(orders_blp, 401, 403, 404)
+def get_pick_list(args: dict[str, Any], order_id: int) -> Any:
+    """Liste de préparation (national) : quoi prendre à quel emplacement, avec des numéros
+    suggérés ; `format=pdf` pour l'imprimer."""
+    order = _visible(order_id, *NATIONAL)
+    national_scope(_("liste de préparation"))
+    entries = picking.pick_list([order])
+    if args["format"] == "pdf":
+        return _pick_list_response(entries, "pdf", f"preparation-{order.id}")
+    return entries[0]
+
+
+@orders_blp.route("/pick-lists", methods=["GET"])
+@api_access(*NATIONAL)
+@orders_blp.arguments(BatchPickListArgs, location="query")
+@orders_blp.response(200, PickListSchema(many=True))
+@error_responses(orders_blp, 401, 403)
+def get_batch_pick_list(args: dict[str, Any]) -> Any:
+    """Liste de préparation groupée de plusieurs commandes allouées (national)."""
+    national_scope(_("liste de préparation groupée"))
+    found = {order.id: order for order in db.session.scalars(
+        select(Order).where(Order.id.in_(args["order_ids"])))}
+    missing = [oid for oid in args["order_ids"] if oid not in found]
+    if missing:
+        raise ValidationFailed.field("order_ids", _("Commandes introuvables : %(ids)s.",
+                                                    ids=", ".join(map(str, missing))))
+    entries = picking.pick_list([found[oid] for oid in dict.fromkeys(args["order_ids"])])
+    return _pick_list_response(entries, args["format"], "preparation")
 
 
 @orders_blp.route("/orders/<int:order_id>/receipt", methods=["POST"])

@@ -175,3 +175,50 @@ class StripeCustomer(TenantScoped, Model):
 
     id: Mapped[intpk]
     customer_id: Mapped[str] = mapped_column(String(255))
+
+
+class ShipmentStatus(enum.StrEnum):
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+
+
+class Shipment(TenantScoped, Model):
+    """One parcel of an order (an order may leave in several), from one national location."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("orders.id"), index=True)
+    location_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("stock_locations.id"))
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[ShipmentStatus] = enum_column(ShipmentStatus, default=ShipmentStatus.SHIPPED)
+    shipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    shipped_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+
+    lines: Mapped[list[ShipmentLine]] = relationship(
+        back_populates="shipment", order_by="ShipmentLine.id", cascade="all, delete-orphan")
+
+
+class ShipmentLine(TenantScoped, Model):
+    __tablename__ = "shipment_lines"
+    __table_args__ = (
+        UniqueConstraint("relais_id", "shipment_id", "order_line_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("received >= 0 AND refused >= 0 AND received + refused <= quantity",
+                        name="received_within_quantity"),
+    )
+
+    id: Mapped[intpk]
+    shipment_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shipments.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Serials of the units in this parcel (serialized products).
+    serials: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
+
+    shipment: Mapped[Shipment] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship(lazy="joined")

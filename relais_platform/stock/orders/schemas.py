@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
+from webargs.fields import DelimitedList
 
 from relais_platform.api import PaginationArgs
 from relais_platform.bounds import INT64_MAX
@@ -203,3 +204,61 @@ class ManualPaymentSchema(Schema):
 
 class CheckoutSchema(Schema):
     url = fields.String(metadata={"description": "Page de paiement Stripe (carte ou prélèvement SEPA)"})
+
+
+class PartialShipmentSchema(Schema):
+    location_id = fields.Integer(required=True, strict=True)
+    carrier = fields.String(allow_none=True, validate=validate.Length(max=100))
+    tracking_number = fields.String(allow_none=True, validate=validate.Length(max=100))
+    lines = fields.List(fields.Nested(OrderShipmentLineSchema), required=True,
+                        validate=validate.Length(min=1, max=500))
+
+
+class ShipmentLineOutSchema(Schema):
+    sku = fields.String(attribute="order_line.product.sku")
+    name = fields.String(attribute="order_line.product.name")
+    quantity = fields.Integer()
+    received = fields.Integer()
+    refused = fields.Integer()
+    serials = fields.List(fields.String())
+
+
+class ShipmentOutSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    location_id = fields.Integer()
+    carrier = fields.String(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "shipped ou received"})
+    shipped_at = fields.DateTime()
+    received_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(ShipmentLineOutSchema))
+
+
+class PickListArgs(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "pdf"]))
+
+
+class BatchPickListArgs(PickListArgs):
+    order_ids = DelimitedList(fields.Integer(), required=True,
+                                     validate=validate.Length(min=1, max=100),
+                                     metadata={"description": "Commandes allouées, séparées par des "
+                                                              "virgules"})
+
+
+class PickLineSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    quantity = fields.Integer(metadata={"description": "Reste à expédier"})
+    location_id = fields.Integer(allow_none=True)
+    location = fields.String(allow_none=True)
+    available_here = fields.Integer()
+    serials = fields.List(fields.String(), metadata={"description": "Numéros suggérés (les plus anciens)"})
+    other_locations = fields.List(fields.Dict())
+
+
+class PickListSchema(Schema):
+    order_id = fields.Integer()
+    relais = fields.String()
+    status = fields.String()
+    lines = fields.List(fields.Nested(PickLineSchema))

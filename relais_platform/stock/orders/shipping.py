@@ -22,10 +22,20 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import Conflict, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.orm import utcnow
 from relais_platform.stock.orders import delivery_note, notifications
-from relais_platform.stock.orders.models import Order, OrderLine, OrderStatus, PaymentRoute
+from relais_platform.stock.orders.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentRoute,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
 from relais_platform.stock.orders.services import (
     lock_orders,
     reader_scope,
@@ -48,11 +58,11 @@ def normalize_serials(values: Iterable[str] | None) -> list[str]:
             if serial]
 
 
-def _duplicates(serials: list[str]) -> list[str]:
+def repeated_serials(serials: list[str]) -> list[str]:
     return sorted(serial for serial, count in Counter(serials).items() if count > 1)
 
 
-def _by_sku(order: Order, lines: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Mapping[str, Any]],
+def by_sku(order: Order, lines: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Mapping[str, Any]],
                                                                        dict[str, OrderLine]]:
     order_lines = {line.product.sku: line for line in order.lines}
     given: dict[str, Mapping[str, Any]] = {}
@@ -77,7 +87,8 @@ def is_shippable(order: Order) -> bool:
     )
 
 
-def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[list[SerialUnit], list[str]]:
+def pick_units(line: OrderLine, serials: list[str], quantity: int,
+                location_id: int) -> tuple[list[SerialUnit], list[str]]:
     """The units to ship on a line, locked; or the problems, naming each serial."""
     product = line.product
     if not serials:
@@ -85,7 +96,7 @@ def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[lis
         units = list(db.session.scalars(
             select(SerialUnit)
             .where(SerialUnit.product_id == product.id, SerialUnit.status == UnitStatus.IN_STOCK,
-                   SerialUnit.relais_id.is_(None))
+                   SerialUnit.relais_id.is_(None), SerialUnit.location_id == location_id)
             .order_by(SerialUnit.received_at, SerialUnit.id)
             .limit(quantity)
             .with_for_update(skip_locked=True)
@@ -96,7 +107,7 @@ def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[lis
                              name=product.name, quantity=quantity), {product.sku: [product.sku]})
         return units, []
     problems = []
-    if duplicates := _duplicates(serials):
+    if duplicates := repeated_serials(serials):
         problems.append(_("Numéros en double pour %(sku)s : %(serials)s.", sku=product.sku,
                           serials=", ".join(duplicates)))
     if len(serials) != quantity:
@@ -119,6 +130,9 @@ def _pick_units(line: OrderLine, serials: list[str], quantity: int) -> tuple[lis
                              if unit.status != UnitStatus.IN_STOCK or unit.relais_id is not None):
         problems.append(_("Numéros qui ne sont pas en stock national pour %(sku)s : %(serials)s.",
                           sku=product.sku, serials=", ".join(unavailable)))
+    elif elsewhere := sorted(s for s, unit in found.items() if unit.location_id != location_id):
+        problems.append(_("Numéros qui ne sont pas à l'emplacement d'expédition pour %(sku)s : "
+                          "%(serials)s.", sku=product.sku, serials=", ".join(elsewhere)))
     return list(found.values()), problems
 
 
@@ -133,17 +147,19 @@ def ship(order: Order, lines: Iterable[Mapping[str, Any]] = ()) -> Order:
                              "expédiée.", id=order.id))
         raise Conflict(_("La commande n° %(id)d est %(status)s : elle ne peut pas être expédiée.",
                          id=order.id, status=status_label(order.status)))
-    given, order_lines = _by_sku(order, lines)
+    given, order_lines = by_sku(order, lines)
     errors: dict[str, list[str]] = {}
     plan: list[tuple[OrderLine, int, list[str]]] = []
     for sku, line in order_lines.items():
         spec = given.get(sku, {})
         quantity = spec.get("quantity")
-        quantity = line.allocated if quantity is None else quantity
+        # What partial shipments (`shipments.ship_part`) have not sent yet.
+        remaining = line.allocated - line.shipped
+        quantity = remaining if quantity is None else quantity
         serials = normalize_serials(spec.get("serials"))
-        if quantity != line.allocated:
+        if quantity != remaining:
             errors[sku] = [_("Expédiez la quantité allouée de %(sku)s (%(name)s) : %(allocated)d.",
-                             sku=sku, name=line.product.name, allocated=line.allocated)]
+                             sku=sku, name=line.product.name, allocated=remaining)]
         elif serials and not line.product.serialized:
             errors[sku] = [_("Le produit %(sku)s (%(name)s) n'a pas de numéro de série.",
                              sku=sku, name=line.product.name)]
@@ -152,33 +168,41 @@ def ship(order: Order, lines: Iterable[Mapping[str, Any]] = ()) -> Order:
     if errors:
         raise ValidationFailed(errors)
     levels = ledger.lock_national_levels(line.product_id for line, _q, _s in plan)
+    location_id = ledger.default_location_id()
     picked: list[tuple[OrderLine, int, list[SerialUnit]]] = []
     for line, quantity, serials in plan:
         units: list[SerialUnit] = []
         if line.product.serialized:
-            units, problems = _pick_units(line, serials, quantity)
+            units, problems = pick_units(line, serials, quantity, location_id)
             if problems:
                 errors[line.product.sku] = problems
         picked.append((line, quantity, units))
     if errors:
         raise ValidationFailed(errors)
+    # One parcel from the default location, so that parcels are confirmed alike.
+    shipment = Shipment(relais_id=order.relais_id, order_id=order.id, location_id=location_id,
+                        status=ShipmentStatus.SHIPPED, shipped_by_id=current_actor_id())
+    if picked:
+        db.session.add(shipment)
     for line, quantity, units in picked:
         ledger.move_national(
             line.product, MovementKind.SHIPMENT, on_hand_delta=-quantity, reserved_delta=-quantity,
             order_id=order.id, relais_id=order.relais_id,
             reason=_("Expédition de la commande n° %(id)d", id=order.id),
-            level=levels[line.product_id],
+            level=levels[line.product_id], location_id=location_id,
         )
-        line.shipped = quantity
+        line.shipped += quantity
         for unit in units:
             ledger.set_unit_status(unit, UnitStatus.SHIPPED, relais_id=order.relais_id, order_id=order.id)
             unit.order_line_id = line.id
+        shipment.lines.append(ShipmentLine(relais_id=order.relais_id, order_line_id=line.id,
+                                           quantity=quantity, serials=[unit.serial for unit in units]))
     transition(order, OrderStatus.SHIPPED)
     notifications.order_shipped(order, delivery_note.attachment(order))
     return order
 
 
-def _count(value: Any) -> int | None:
+def count_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
@@ -189,7 +213,12 @@ def receive(order: Order, lines: Iterable[Mapping[str, Any]]) -> Order:
     if order.status != OrderStatus.SHIPPED:
         raise Conflict(_("La commande n° %(id)d est %(status)s : il n'y a pas de réception à confirmer.",
                          id=order.id, status=status_label(order.status)))
-    given, order_lines = _by_sku(order, lines)
+    parcels = list(db.session.scalars(select(Shipment).where(Shipment.order_id == order.id)
+                                      .order_by(Shipment.id).with_for_update()))
+    if any(parcel.status == ShipmentStatus.RECEIVED for parcel in parcels):
+        raise Conflict(_("Des colis de la commande n° %(id)d sont déjà réceptionnés : confirmez les autres "
+                         "colis un par un.", id=order.id))
+    given, order_lines = by_sku(order, lines)
     units_by_line = shipped_units(order)
     errors: dict[str, list[str]] = {}
     plan: list[tuple[OrderLine, int, int, str | None, list[SerialUnit], list[SerialUnit]]] = []
@@ -200,7 +229,7 @@ def receive(order: Order, lines: Iterable[Mapping[str, Any]]) -> Order:
             if line.shipped:
                 errors[sku] = [_("Indiquez la réception de %(sku)s (%(name)s).", sku=sku, name=name)]
             continue
-        received, refused = _count(spec.get("received")), _count(spec.get("refused", 0) or 0)
+        received, refused = count_or_none(spec.get("received")), count_or_none(spec.get("refused", 0) or 0)
         reason = (spec.get("refusal_reason") or "").strip() or None
         serials = normalize_serials(spec.get("serials"))
         problems = []
@@ -220,7 +249,7 @@ def receive(order: Order, lines: Iterable[Mapping[str, Any]]) -> Order:
             problems.append(_("Le produit %(sku)s (%(name)s) n'a pas de numéro de série.",
                               sku=sku, name=name))
         elif serials:
-            if duplicates := _duplicates(serials):
+            if duplicates := repeated_serials(serials):
                 problems.append(_("Numéros en double pour %(sku)s : %(serials)s.", sku=sku,
                                   serials=", ".join(duplicates)))
             if unknown := sorted(set(serials) - shipped_here.keys()):
@@ -256,6 +285,9 @@ def receive(order: Order, lines: Iterable[Mapping[str, Any]]) -> Order:
         for unit in refused_units:
             ledger.set_unit_status(unit, UnitStatus.RETURNED, keep_relais=True, order_id=order.id,
                                    note=reason)
+    for parcel in parcels:
+        parcel.status, parcel.received_at, parcel.received_by_id = (ShipmentStatus.RECEIVED, utcnow(),
+                                                                    current_actor_id())
     partial = any(line.refused for line in order.lines)
     transition(order, OrderStatus.PARTIALLY_RECEIVED if partial else OrderStatus.RECEIVED)
     return order

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.auth import roles_required
@@ -24,7 +24,15 @@ from relais_platform.extensions import db
 from relais_platform.stock.blueprints import stock_bp as bp
 from relais_platform.stock.catalogue import services as catalogue
 from relais_platform.stock.fields import line_value
-from relais_platform.stock.orders import allocation, delivery_note, payments, shipping, stripe_gateway
+from relais_platform.stock.orders import (
+    allocation,
+    delivery_note,
+    payments,
+    picking,
+    shipments,
+    shipping,
+    stripe_gateway,
+)
 from relais_platform.stock.orders import services as orders
 from relais_platform.stock.orders.forms import (
     CancelForm,
@@ -42,11 +50,14 @@ from relais_platform.stock.pages import (
     actor_names,
     discard_refused,
     error_messages,
+    form_int,
     is_national,
     page_number,
     posted_lines,
     require_role,
 )
+from relais_platform.stock.scope import national_scope
+from relais_platform.stock.warehouse import locations
 from relais_platform.tenants.models import Relais, RelaisStatus
 
 
@@ -255,6 +266,8 @@ def _detail_page(
         cancel_form=cancel_form or CancelForm(),
         submit_form=SubmitForm(),
         routes=PaymentRoute,
+        parcels=shipments.shipments_of(order),
+        ship_from=locations.all_locations() if national_user and shipping.is_shippable(order) else [],
         title=_("Commande n° %(id)d", id=order.id),
     ), code
 
@@ -384,7 +397,8 @@ def order_ship(order_id: int) -> Page:
                 status=orders.status_label(order.status)), "error")
         return redirect(url_for("stock.order_detail", order_id=order.id))
     lines = [line for line in order.lines if line.allocated]
-    values = {line.product.sku: {"quantity": str(line.allocated), "serials": ""} for line in lines}
+    values = {line.product.sku: {"quantity": str(line.allocated - line.shipped), "serials": ""}
+              for line in lines}
     errors: Mapping[str, list[str]] = {}
     messages: list[str] = []
     code = 200
@@ -493,3 +507,80 @@ def fair_split(sku: str) -> Page:
     return render_template("stock/fair_split.html", proposal=proposal, values=values, errors=errors,
                            messages=messages, title=_("Partage équitable de %(sku)s", sku=proposal["sku"])
                            ), code
+
+
+# --- pick lists and parcels ------------------------------------------------------------------
+
+
+@bp.get("/orders/<int:order_id>/pick-list")
+@roles_required(*READERS)
+def order_pick_list(order_id: int) -> Page:
+    order = _order(order_id)
+    require_role(*NATIONAL)
+    national_scope(_("liste de préparation"))
+    return picking.render_html(picking.pick_list([order]))
+
+
+@bp.get("/pick-list")
+@roles_required(*NATIONAL)
+def batch_pick_list() -> Page:
+    """Every order ready to ship (paid, or allocated and free), oldest first."""
+    national_scope(_("liste de préparation groupée"))
+    ready = db.session.scalars(
+        select(Order).where(or_(Order.status == OrderStatus.PAID,
+                                and_(Order.status == OrderStatus.ALLOCATED,
+                                     Order.payment_route == PaymentRoute.FREE)))
+        .order_by(Order.allocated_at, Order.id).limit(picking.MAX_ORDERS))
+    return picking.render_html(picking.pick_list(list(ready)))
+
+
+def _typed_lines(order: Order, *keys: str) -> list[dict[str, Any]]:
+    """The per-product inputs of a parcel form; products left empty are left out."""
+    lines = []
+    for line in order.lines:
+        sku = line.product.sku
+        values = {key: request.form.get(f"{key}-{sku}", "") for key in keys}
+        if not any(value.strip() for value in values.values()):
+            continue
+        spec: dict[str, Any] = {"sku": sku}
+        for key, value in values.items():
+            if key == "serials":
+                spec["serials"] = [value] if value.strip() else None
+            elif key == "refusal_reason":
+                spec[key] = value
+            else:
+                spec[key] = line_value(value)
+        lines.append(spec)
+    return lines
+
+
+@bp.post("/orders/<int:order_id>/shipments")
+@roles_required(*READERS)
+def order_ship_parcel(order_id: int) -> Page:
+    order = _order(order_id)
+    require_role(*NATIONAL)
+    try:
+        parcel = shipments.ship_part(order, form_int(request.form.get("location_id")),
+                                     _typed_lines(order, "quantity", "serials"),
+                                     carrier=request.form.get("carrier"),
+                                     tracking_number=request.form.get("tracking_number"))
+    except DomainError as exc:
+        return _refused_detail(order_id, exc)
+    flash(_("Colis n° %(id)d expédié.", id=parcel.id), "success")
+    return redirect(url_for("stock.order_detail", order_id=order_id))
+
+
+@bp.post("/orders/<int:order_id>/shipments/<int:shipment_id>/receipt")
+@roles_required(*READERS)
+def order_receive_parcel(order_id: int, shipment_id: int) -> Page:
+    order = _order(order_id)
+    require_role(*ORDERING)
+    try:
+        typed = _typed_lines(order, "received", "refused", "refusal_reason", "serials")
+        shipments.receive_part(order, shipment_id, typed)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _refused_detail(order_id, exc)
+    flash(_("Réception du colis n° %(id)d enregistrée.", id=shipment_id), "success")
+    return redirect(url_for("stock.order_detail", order_id=order_id))

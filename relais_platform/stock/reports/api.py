@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from relais_platform.api import api_access
+from relais_platform.api import PaginationArgs, api_access, pagination_headers
 from relais_platform.stock.blueprints import distributions_blp as blp
 from relais_platform.stock.distributions.api import ADMIN, NATIONAL, STAFF
 from relais_platform.stock.reports import services as reports
@@ -15,10 +15,14 @@ from relais_platform.stock.reports.schemas import (
     NetworkStockSchema,
     ReportInSchema,
     ReportOutSchema,
+    ReviewInSchema,
+    ReviewOutSchema,
+    ReviewQueueSchema,
     StatusArgs,
     StatusOutSchema,
 )
 from relais_platform.tabular.http import exportable
+from relais_platform.tenants.schemas import PAGINATION_HEADERS, error_responses
 
 
 @blp.route("/stock-reports/<period>")
@@ -36,7 +40,8 @@ class StockReports(MethodView):
     @blp.arguments(ReportInSchema)
     @blp.response(201, ReportOutSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Envoyer le rapport d'un mois terminé (un seul par mois : 409 ensuite)."""
+        """Envoyer le rapport d'un mois terminé (un seul par mois : 409 ensuite, sauf s'il a été
+        renvoyé pour correction : il est alors remplacé)."""
         report = reports.submit(data["period"], data["lines"])
         return reports.draft_or_report(reports.format_period(report.period))
 
@@ -69,3 +74,40 @@ class NetworkStock(MethodView):
     def get(self):
         """Équipe nationale : stock présent dans les relais, par produit (agrégé)."""
         return reports.network_stock()
+
+
+@blp.route("/stock-reports/review")
+class StockReportsToReview(MethodView):
+    @api_access(*NATIONAL)
+    @blp.arguments(PaginationArgs, location="query")
+    @blp.response(200, ReviewQueueSchema(many=True), headers=PAGINATION_HEADERS)
+    @error_responses(blp, 401, 403)
+    def get(self, args: dict[str, Any]):
+        """Équipe nationale : rapports envoyés à relire, les plus grands écarts d'abord."""
+        page, per_page = args["page"], args["per_page"]
+        rows, total = reports.to_review(page, per_page)
+        return rows, pagination_headers(total, page, per_page)
+
+
+@blp.route("/stock-reports/<int:relais_id>/<period>")
+class NationalStockReport(MethodView):
+    @api_access(*NATIONAL)
+    @blp.response(200, ReportOutSchema)
+    @error_responses(blp, 401, 403, 404, 422)
+    def get(self, relais_id: int, period: str) -> dict[str, Any]:
+        """Équipe nationale : le rapport d'un relais (lignes, formule, ajustements et motifs)."""
+        return reports.national_report(relais_id, period)
+
+
+@blp.route("/stock-reports/<int:relais_id>/<period>/review", methods=["POST"])
+@api_access(*NATIONAL)
+@blp.arguments(ReviewInSchema)
+@blp.response(200, ReviewOutSchema)
+@error_responses(blp, 401, 403, 404, 409)
+def review_report(data: dict[str, Any], relais_id: int, period: str) -> dict[str, Any]:
+    """Équipe nationale : accepter le rapport, ou le renvoyer au relais pour correction (avec un
+    commentaire) ; le référent est prévenu par e-mail et sur sa page d'accueil."""
+    report = reports.review(relais_id, period, data["decision"], data.get("comment"))
+    return {"relais_id": report.relais_id, "period": reports.format_period(report.period),
+            "status": report.status.value, "reviewed_at": report.reviewed_at,
+            "review_comment": report.review_comment}

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from relais_platform.stock.distributions.schemas import REASON_FIELD as _reason
+from relais_platform.stock.warehouse.models import ReasonCode
+
+_CODE: dict[str, Any] = {"by_value": True, "allow_none": True,
+         "metadata": {"description": "Motif codé ; le texte du motif devient un commentaire (un texte "
+                                     "seul est codé other)"}}
 
 
 class ReportLineInSchema(Schema):
@@ -15,6 +22,12 @@ class ReportLineInSchema(Schema):
     loss_reason = _reason
     # Required when the count differs from the computed closing stock.
     adjustment_reason = _reason
+    loss_reason_code = fields.Enum(ReasonCode, **_CODE)
+    adjustment_reason_code = fields.Enum(ReasonCode, **_CODE)
+    lost_serials = fields.List(
+        fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=10_000),
+        metadata={"description": "Produits suivis à l'unité : les unités perdues (nouvelles pertes et "
+                                 "ajustement négatif)"})
 
 
 class ReportInSchema(Schema):
@@ -35,15 +48,49 @@ class ReportLineOutSchema(Schema):
     counted_closing = fields.Integer(allow_none=True)
     adjustment = fields.Integer()
     adjustment_reason = fields.String(allow_none=True)
+    loss_reason_code = fields.Enum(ReasonCode, by_value=True, allow_none=True)
+    adjustment_reason_code = fields.Enum(ReasonCode, by_value=True, allow_none=True)
+    lost_serials = fields.List(fields.String())
 
 
 class ReportOutSchema(Schema):
     id = fields.Integer(allow_none=True)
     period = fields.String()
-    status = fields.String(metadata={"description": "draft (pré-rempli) ou submitted"})
+    status = fields.String(metadata={"description": "draft (pré-rempli), submitted (à relire), accepted, "
+                                                    "ou returned (renvoyé pour correction : modifiable)"})
     due_on = fields.Date()
     submitted_at = fields.DateTime(allow_none=True)
+    reviewed_at = fields.DateTime(allow_none=True)
+    review_comment = fields.String(allow_none=True, metadata={"description": "Ce que l'équipe nationale "
+                                                                            "demande de corriger"})
+    relais_id = fields.Integer(metadata={"description": "Lecture nationale seulement"})
+    relais_name = fields.String(metadata={"description": "Lecture nationale seulement"})
     lines = fields.List(fields.Nested(ReportLineOutSchema))
+
+
+class ReviewInSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accepted", "returned"]))
+    comment = fields.String(allow_none=True, validate=validate.Length(max=2000),
+                            metadata={"description": "Obligatoire pour renvoyer le rapport"})
+
+
+class ReviewOutSchema(Schema):
+    relais_id = fields.Integer()
+    period = fields.String()
+    status = fields.String()
+    reviewed_at = fields.DateTime()
+    review_comment = fields.String(allow_none=True)
+
+
+class ReviewQueueSchema(Schema):
+    relais_id = fields.Integer()
+    name = fields.String()
+    period = fields.Method("_period")
+    submitted_at = fields.DateTime()
+    discrepancy = fields.Integer(metadata={"description": "Pertes déclarées + |ajustements|, en unités"})
+
+    def _period(self, row: Any) -> str:
+        return f"{row.period:%Y-%m}"
 
 
 class StatusArgs(Schema):

@@ -13,7 +13,13 @@ still differs from the count is an adjustment that needs a reason. On submission
 declared losses and the adjustment are written to the ledger, dated at the last instant of
 the month, so that the ledger's closing for that month equals the count and the next
 month opens from it. A stored report is read-only (one per relais and month, enforced by
-the database).
+the database) until the national team returns it: the relais admin then corrects it and
+submits it again, which first takes back what the earlier version wrote to the ledger.
+
+Reasons are coded (`ReasonCode`); the free text is a comment (a text alone, as older clients
+send it, is coded `other`). Losses and negative adjustments of a serialized product name the
+units lost (`lost_serials`), which are written off, so that the relais' units always match its
+stock; a positive adjustment of a serialized product is refused (a stock count finds units).
 """
 
 from __future__ import annotations
@@ -34,19 +40,39 @@ from sqlalchemy.orm import selectinload
 
 from relais_platform.audit import services as audit
 from relais_platform.audit.services import current_actor_id
-from relais_platform.domain import Conflict, ValidationFailed
+from relais_platform.domain import Conflict, NotFound, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.orm import utcnow
 from relais_platform.stock.catalogue.models import Product
-from relais_platform.stock.reports.models import StockReport, StockReportLine
+from relais_platform.stock.reports import notifications
+from relais_platform.stock.reports.models import ReportStatus, StockReport, StockReportLine
 from relais_platform.stock.scope import bound_relais_id, local_today, national_scope
-from relais_platform.stock.warehouse import ledger
-from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStock, RelaisStockMovement
+from relais_platform.stock.warehouse import ledger, national
+from relais_platform.stock.warehouse.models import (
+    ReasonCode,
+    RelaisMovementKind,
+    RelaisStock,
+    RelaisStockMovement,
+    SerialUnit,
+    UnitStatus,
+)
+from relais_platform.stock.warehouse.serials import check_serials
 from relais_platform.tenants.models import Dimension, Relais, RelaisStatus
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 STOCK_DIMENSIONS = [Dimension.CONNEXION.value, Dimension.EQUIPEMENT.value]
 MAX_REASON = 2000
 MAX_COUNT = 1_000_000
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    relais_id: int
+    name: str
+    period: date
+    status: ReportStatus
+    submitted_at: datetime
+    discrepancy: int  # Σ |adjustment| + Σ losses declared
 
 
 @dataclass(frozen=True)
@@ -59,6 +85,7 @@ class PrefilledLine:
     distributed: int
     losses: int
     other: int
+    serialized: bool = False
 
     @property
     def expected_closing(self) -> int:
@@ -145,13 +172,13 @@ def prefill(relais_id: int, period: date) -> list[PrefilledLine]:
                total(in_month, m.kind == kind.RECEIPT),
                -total(in_month, m.kind.in_([kind.DISTRIBUTION, kind.DISTRIBUTION_CANCELLED])),
                -total(in_month, m.kind == kind.LOSS),
-               total(in_month, m.kind.in_([kind.ADJUSTMENT, kind.RETURN])))
+               total(in_month, m.kind.in_([kind.ADJUSTMENT, kind.RETURN])), Product.serialized)
         .select_from(RelaisStock)
         .join(Product, Product.id == RelaisStock.product_id)
         .outerjoin(m, and_(m.relais_id == RelaisStock.relais_id, m.product_id == RelaisStock.product_id,
                            m.occurred_at < end))
         .where(RelaisStock.relais_id == relais_id)
-        .group_by(Product.id, Product.sku, Product.name)
+        .group_by(Product.id, Product.sku, Product.name, Product.serialized)
         .having(or_(opening != 0, moved > 0))
         .order_by(Product.sku)
     )
@@ -177,7 +204,20 @@ def _text(value: Any) -> str | None:
     return text[:MAX_REASON] or None
 
 
-def _line(prefilled: PrefilledLine, data: Mapping[str, Any], errors: dict[str, list[str]]) -> StockReportLine:
+def _code(value: Any, text: str | None, field: str, problems: list[str], sku: str) -> ReasonCode | None:
+    """The coded reason of a line; a text alone (older clients) is coded `other`."""
+    if value in (None, ""):
+        return ReasonCode.OTHER if text else None
+    try:
+        return ReasonCode(value)
+    except ValueError:
+        problems.append(_("%(sku)s : motif inconnu (%(field)s) : lost, damaged, stolen, found, "
+                          "count_error ou other.", sku=sku, field=field))
+        return None
+
+
+def _line(prefilled: PrefilledLine, data: Mapping[str, Any], errors: dict[str, list[str]],
+          product: Product) -> StockReportLine:
     sku = prefilled.sku
     problems: list[str] = []
     counted = _int(data.get("counted_closing"), 0, MAX_COUNT)
@@ -191,33 +231,71 @@ def _line(prefilled: PrefilledLine, data: Mapping[str, Any], errors: dict[str, l
     elif losses < prefilled.losses:
         problems.append(_("%(sku)s : %(n)d perte(s) sont déjà enregistrées ce mois-ci ; déclarez-en au moins "
                           "autant.", sku=sku, n=prefilled.losses))
-    elif losses > prefilled.losses and loss_reason is None:
+    loss_code = _code(data.get("loss_reason_code"), loss_reason, "loss_reason_code", problems, sku)
+    if losses is not None and losses > prefilled.losses and loss_code is None:
         problems.append(_("%(sku)s : indiquez la raison des pertes déclarées.", sku=sku))
     adjustment = 0
     adjustment_reason = _text(data.get("adjustment_reason"))
+    adjustment_code = _code(data.get("adjustment_reason_code"), adjustment_reason, "adjustment_reason_code",
+                            problems, sku)
     if counted is not None and losses is not None:
         adjustment = counted - (prefilled.expected_closing - (losses - prefilled.losses))
-        if adjustment and adjustment_reason is None:
+        if adjustment and adjustment_code is None:
             problems.append(_("%(sku)s : le stock compté (%(counted)d) diffère de %(diff)+d du stock calculé "
                               "(%(expected)d) ; indiquez la raison de cet ajustement.", sku=sku,
                               counted=counted, diff=adjustment,
                               expected=prefilled.expected_closing - (losses - prefilled.losses)))
+    lost_serials = _lost_serials(product, data.get("lost_serials"),
+                                 max(0, (losses or 0) - prefilled.losses) + max(0, -adjustment), adjustment,
+                                 problems)
     if problems:
         errors[sku] = problems
     return StockReportLine(
         product_id=prefilled.product_id, opening=prefilled.opening, received=prefilled.received,
         distributed=prefilled.distributed, losses=losses or 0, loss_reason=loss_reason, other=prefilled.other,
         counted_closing=counted or 0, adjustment=adjustment,
-        adjustment_reason=adjustment_reason if adjustment else None,
+        # The database wants a text beside an adjustment: the code's when no comment was typed.
+        adjustment_reason=(adjustment_reason or (adjustment_code and adjustment_code.value)) if adjustment
+        else None,
+        loss_reason_code=loss_code if losses else None,
+        adjustment_reason_code=adjustment_code if adjustment else None,
+        lost_serials=lost_serials,
     )
 
 
+def _lost_serials(product: Product, given: Any, expected: int, adjustment: int,
+                  problems: list[str]) -> list[str]:
+    """The units a serialized product lost this month, as many as its new losses and negative
+    adjustment (the units themselves are checked against the relais' stock on submission)."""
+    entries = given if isinstance(given, list) else []
+    if not product.serialized:
+        if entries:
+            problems.append(_("%(sku)s n'est pas suivi à l'unité : ne nommez pas d'unités.", sku=product.sku))
+        return []
+    if adjustment > 0:
+        problems.append(_("%(sku)s est suivi à l'unité : les unités retrouvées s'enregistrent par un "
+                          "inventaire physique, pas par un ajustement du rapport.", sku=product.sku))
+        return []
+    checked = check_serials(national.serial_kind(product), [str(entry) for entry in entries])
+    problems.extend(checked.problems)
+    if not checked.problems and len(checked.serials) != expected:
+        problems.append(_("%(sku)s : nommez les %(expected)d unité(s) perdue(s) (%(count)d donnée(s)).",
+                          sku=product.sku, expected=expected, count=len(checked.serials)))
+    return checked.serials
+
+
 def submit(period_text: str | None, lines: Sequence[Mapping[str, Any]]) -> StockReport:
-    """Store the month's report and write the declared losses and adjustments to the ledger."""
+    """Store the month's report and write the declared losses and adjustments to the ledger.
+
+    A report the national team returned is submitted again: what its earlier version wrote
+    to the ledger is taken back first, then it is replaced."""
     relais_id = bound_relais_id()
     period = parse_period(period_text)
-    if stored(relais_id, period) is not None:
+    earlier = stored(relais_id, period)
+    if earlier is not None and earlier.status != ReportStatus.RETURNED:
         raise Conflict(_("Le rapport de stock de %(period)s est déjà envoyé.", period=format_period(period)))
+    if earlier is not None:
+        _take_back(relais_id, period, earlier)
     prefilled = prefill(relais_id, period)
     by_sku = {row.sku: row for row in prefilled}
     posted: dict[str, Mapping[str, Any]] = {}
@@ -234,19 +312,33 @@ def submit(period_text: str | None, lines: Sequence[Mapping[str, Any]]) -> Stock
     missing = [sku for sku in by_sku if sku not in posted]
     if missing:
         errors["lines"] = [_("Indiquez le stock compté de : %(skus)s.", skus=", ".join(missing))]
-    report_lines = [_line(by_sku[sku], data, errors) for sku, data in posted.items()]
+    products = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_([row.product_id for row in prefilled])))}
+    report_lines = [_line(by_sku[sku], data, errors, products[by_sku[sku].product_id])
+                    for sku, data in posted.items()]
     if errors:
         raise ValidationFailed(errors)
-    report = StockReport(relais_id=relais_id, period=period, submitted_by_id=current_actor_id(),
-                         lines=report_lines)
-    try:
-        with db.session.begin_nested():
-            db.session.add(report)
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict(_("Le rapport de stock de %(period)s est déjà envoyé.",
-                         period=format_period(period))) from None
-    _write_to_ledger(relais_id, period, report, by_sku)
+    if earlier is not None:
+        for line in list(earlier.lines):
+            db.session.delete(line)
+        # The old lines go while the report is still returned (the database guard's rule).
+        db.session.flush()
+        report = earlier
+        report.lines = report_lines
+        report.submitted_at, report.submitted_by_id = utcnow(), current_actor_id()
+        report.status = ReportStatus.SUBMITTED
+        db.session.flush()
+    else:
+        report = StockReport(relais_id=relais_id, period=period, submitted_by_id=current_actor_id(),
+                             lines=report_lines)
+        try:
+            with db.session.begin_nested():
+                db.session.add(report)
+                db.session.flush()
+        except IntegrityError:
+            raise Conflict(_("Le rapport de stock de %(period)s est déjà envoyé.",
+                             period=format_period(period))) from None
+    _write_to_ledger(relais_id, period, report, by_sku, products)
     audit.record("stock_report_submitted", target=report,
                  details={"period": format_period(period),
                           "adjusted_product_ids": [ln.product_id for ln in report_lines if ln.adjustment]})
@@ -254,8 +346,9 @@ def submit(period_text: str | None, lines: Sequence[Mapping[str, Any]]) -> Stock
 
 
 def _write_to_ledger(relais_id: int, period: date, report: StockReport,
-                     prefilled: Mapping[str, PrefilledLine]) -> None:
-    """Declared losses and adjustments, dated at the month's last instant."""
+                     prefilled: Mapping[str, PrefilledLine], products: Mapping[int, Product]) -> None:
+    """Declared losses and adjustments, dated at the month's last instant; the units lost are
+    written off (`defective` when damaged, `lost` otherwise)."""
     ledger_losses = {row.product_id: row.losses for row in prefilled.values()}
     changed = sorted((line for line in report.lines
                       if line.adjustment or line.losses > ledger_losses[line.product_id]),
@@ -263,22 +356,79 @@ def _write_to_ledger(relais_id: int, period: date, report: StockReport,
     if not changed:
         return
     ids = [line.product_id for line in changed]
-    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}
     levels = ledger.lock_relais_levels(relais_id, ids)
     month_end = month_bounds(period)[1] - timedelta(microseconds=1)
+    errors: dict[str, list[str]] = {}
     for line in changed:
         product, level = products[line.product_id], levels[line.product_id]
         new_losses = line.losses - ledger_losses[line.product_id]
         movements = []
         if new_losses:
             movements.append(ledger.move_relais(relais_id, product, RelaisMovementKind.LOSS, -new_losses,
-                                                reference_id=report.id, reason=line.loss_reason, level=level))
+                                                reference_id=report.id, reason=line.loss_reason, level=level,
+                                                reason_code=line.loss_reason_code))
         if line.adjustment:
             movements.append(ledger.move_relais(relais_id, product, RelaisMovementKind.ADJUSTMENT,
                                                 line.adjustment, reference_id=report.id,
-                                                reason=line.adjustment_reason, level=level))
+                                                reason=line.adjustment_reason, level=level,
+                                                reason_code=line.adjustment_reason_code))
         for movement in movements:
             movement.occurred_at = month_end
+        if line.lost_serials:
+            _write_off(relais_id, product, line, report, errors)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _write_off(relais_id: int, product: Product, line: StockReportLine, report: StockReport,
+               errors: dict[str, list[str]]) -> None:
+    units = {unit.serial: unit for unit in db.session.scalars(
+        select(SerialUnit)
+        .where(SerialUnit.product_id == product.id, SerialUnit.serial.in_(line.lost_serials),
+               SerialUnit.relais_id == relais_id, SerialUnit.status == UnitStatus.AT_RELAIS)
+        .order_by(SerialUnit.id).with_for_update())}
+    if unknown := [serial for serial in line.lost_serials if serial not in units]:
+        errors[product.sku] = [_("%(sku)s : unités qui ne sont pas au relais : %(serials)s.", sku=product.sku,
+                                 serials=", ".join(unknown))]
+        return
+    code = line.loss_reason_code or line.adjustment_reason_code
+    status = UnitStatus.DEFECTIVE if code == ReasonCode.DAMAGED else UnitStatus.LOST
+    note = _("Rapport de stock de %(period)s : %(reason)s", period=format_period(report.period),
+             reason=line.loss_reason or line.adjustment_reason or "")
+    for serial in line.lost_serials:
+        ledger.set_unit_status(units[serial], status, keep_relais=True, note=note)
+
+
+def _take_back(relais_id: int, period: date, report: StockReport) -> None:
+    """Undo what a returned report wrote: its ledger movements (dated at the month's last
+    instant, each reversed with its own kind so the month's figures net out), and the units
+    it wrote off."""
+    month_end = month_bounds(period)[1] - timedelta(microseconds=1)
+    m = RelaisStockMovement
+    written = list(db.session.execute(
+        select(m.product_id, m.kind, func.sum(m.quantity_delta))
+        .where(m.relais_id == relais_id, m.reference_id == report.id, m.occurred_at == month_end,
+               m.kind.in_([RelaisMovementKind.LOSS, RelaisMovementKind.ADJUSTMENT]))
+        .group_by(m.product_id, m.kind).order_by(m.product_id, m.kind)).tuples())
+    products = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_([pid for pid, _kind, _total in written])))}
+    levels = ledger.lock_relais_levels(relais_id, products)
+    note = _("Rapport de stock de %(period)s renvoyé pour correction", period=format_period(period))
+    for product_id, kind, total in written:
+        if total:
+            movement = ledger.move_relais(relais_id, products[product_id], kind, -total,
+                                          reference_id=report.id, reason=note, level=levels[product_id],
+                                          reason_code=ReasonCode.COUNT_ERROR)
+            movement.occurred_at = month_end
+    serials = [serial for line in report.lines for serial in line.lost_serials]
+    if serials:
+        for unit in db.session.scalars(
+            select(SerialUnit)
+            .where(SerialUnit.relais_id == relais_id, SerialUnit.serial.in_(serials),
+                   SerialUnit.status.in_([UnitStatus.LOST, UnitStatus.DEFECTIVE]))
+            .order_by(SerialUnit.id).with_for_update()
+        ):
+            ledger.set_unit_status(unit, UnitStatus.AT_RELAIS, relais_id=relais_id, note=note)
 
 
 def draft_or_report(period_text: str | None) -> dict[str, Any]:
@@ -288,24 +438,110 @@ def draft_or_report(period_text: str | None) -> dict[str, Any]:
     report = stored(relais_id, period)
     payload: dict[str, Any] = {"period": format_period(period), "due_on": due_on(period)}
     if report is not None:
-        payload.update(status="submitted", id=report.id, submitted_at=report.submitted_at, lines=[
-            {"sku": line.product.sku, "name": line.product.name, "opening": line.opening,
-             "received": line.received, "distributed": line.distributed, "losses": line.losses,
-             "loss_reason": line.loss_reason, "other": line.other,
-             "expected_closing": line.counted_closing - line.adjustment,
-             "counted_closing": line.counted_closing, "adjustment": line.adjustment,
-             "adjustment_reason": line.adjustment_reason}
-            for line in sorted(report.lines, key=lambda item: item.product.sku)
-        ])
-        return payload
+        return _stored_payload(report, payload)
     payload.update(status="draft", id=None, submitted_at=None, lines=[
-        {"sku": row.sku, "name": row.name, "opening": row.opening, "received": row.received,
+        {"sku": row.sku, "name": row.name, "serialized": row.serialized, "opening": row.opening,
+         "received": row.received,
          "distributed": row.distributed, "losses": row.losses, "loss_reason": None, "other": row.other,
          "expected_closing": row.expected_closing, "counted_closing": None, "adjustment": 0,
          "adjustment_reason": None}
         for row in prefill(relais_id, period)
     ])
     return payload
+
+
+def _stored_payload(report: StockReport, payload: dict[str, Any]) -> dict[str, Any]:
+    payload.update(
+        status=report.status.value, id=report.id, submitted_at=report.submitted_at,
+        reviewed_at=report.reviewed_at, review_comment=report.review_comment, lines=[
+            {"sku": line.product.sku, "name": line.product.name, "serialized": line.product.serialized,
+             "opening": line.opening, "received": line.received, "distributed": line.distributed,
+             "losses": line.losses, "loss_reason": line.loss_reason,
+             "loss_reason_code": line.loss_reason_code, "other": line.other,
+             "expected_closing": line.counted_closing - line.adjustment,
+             "counted_closing": line.counted_closing, "adjustment": line.adjustment,
+             "adjustment_reason": line.adjustment_reason,
+             "adjustment_reason_code": line.adjustment_reason_code, "lost_serials": line.lost_serials}
+            for line in sorted(report.lines, key=lambda item: item.product.sku)
+        ])
+    return payload
+
+
+def returned_periods(relais_id: int) -> list[date]:
+    """Months whose report the national team sent back to this relais for correction."""
+    return list(db.session.scalars(
+        select(StockReport.period)
+        .where(StockReport.relais_id == relais_id, StockReport.status == ReportStatus.RETURNED)
+        .order_by(StockReport.period)))
+
+
+# --- national review ------------------------------------------------------------------
+
+
+def national_report(relais_id: int, period_text: str | None) -> dict[str, Any]:
+    """A relais' stored report as the national team reads it (lines, formula, reasons)."""
+    national_scope(_("lecture d'un rapport de stock mensuel"))
+    period = parse_period(period_text)
+    report = stored(relais_id, period)
+    if report is None:
+        raise NotFound(_("Rapport de stock introuvable."))
+    relais = db.session.get(Relais, relais_id)
+    return _stored_payload(report, {"period": format_period(period), "due_on": due_on(period),
+                                    "relais_id": relais_id, "relais_name": relais.name if relais else ""})
+
+
+def review(relais_id: int, period_text: str | None, decision: Any, comment: Any) -> StockReport:
+    """Accept a submitted report, or return it to the relais for correction (with a comment;
+    its admins are told by e-mail and on their home page)."""
+    national_scope(_("revue d'un rapport de stock mensuel"))
+    period = parse_period(period_text)
+    report = db.session.scalar(
+        select(StockReport).where(StockReport.relais_id == relais_id, StockReport.period == period)
+        .with_for_update().execution_options(populate_existing=True))
+    if report is None:
+        raise NotFound(_("Rapport de stock introuvable."))
+    status: ReportStatus | None
+    try:
+        status = ReportStatus(decision)
+    except ValueError:
+        status = None
+    text = _text(comment)
+    errors: dict[str, list[str]] = {}
+    if status not in (ReportStatus.ACCEPTED, ReportStatus.RETURNED):
+        errors["decision"] = [_("Décision attendue : accepted ou returned.")]
+    elif status == ReportStatus.RETURNED and text is None:
+        errors["comment"] = [_("Dites au relais ce qu'il doit corriger.")]
+    if errors:
+        raise ValidationFailed(errors)
+    if report.status != ReportStatus.SUBMITTED or status is None:
+        raise Conflict(_("Le rapport de %(period)s n'attend pas de revue (%(status)s).",
+                         period=format_period(period), status=report.status.value))
+    report.status = status
+    report.reviewed_at, report.reviewed_by_id, report.review_comment = utcnow(), current_actor_id(), text
+    audit.record("stock_report_reviewed", target=report,
+                 details={"period": format_period(period), "decision": status.value})
+    if status == ReportStatus.RETURNED:
+        notifications.report_returned(report)
+    return report
+
+
+def to_review(page: int, per_page: int) -> tuple[list[ReviewRow], int]:
+    """Submitted reports waiting for review, the largest discrepancies first (losses declared
+    and adjustments, in units)."""
+    national_scope(_("rapports de stock à relire"))
+    discrepancy = func.sum(func.abs(StockReportLine.adjustment) + StockReportLine.losses)
+    stmt = (
+        select(StockReport.relais_id, Relais.name, StockReport.period, StockReport.status,
+               StockReport.submitted_at, func.coalesce(discrepancy, 0).label("discrepancy"))
+        .join(Relais, Relais.id == StockReport.relais_id)
+        .outerjoin(StockReportLine, StockReportLine.report_id == StockReport.id)
+        .where(StockReport.status == ReportStatus.SUBMITTED)
+        .group_by(StockReport.id, Relais.name)
+    )
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.execute(stmt.order_by(func.coalesce(discrepancy, 0).desc(), StockReport.submitted_at)
+                              .limit(per_page).offset((page - 1) * per_page))
+    return [ReviewRow(*row) for row in rows], total
 
 
 # --- national views (aggregates only, audited network scope) ----------------------------

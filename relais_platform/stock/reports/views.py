@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,8 +16,10 @@ from relais_platform.extensions import db
 from relais_platform.stock.blueprints import distributions_bp as bp
 from relais_platform.stock.distributions.api import NATIONAL, STAFF
 from relais_platform.stock.distributions.views import Page
-from relais_platform.stock.pages import error_messages, form_int
+from relais_platform.stock.pages import PAGE_SIZE, error_messages, form_int, page_number
 from relais_platform.stock.reports import services as reports
+from relais_platform.stock.warehouse.forms import REASON_LABELS
+from relais_platform.stock.warehouse.serials import split_serials
 
 
 @bp.get("/reports")
@@ -29,7 +33,8 @@ def _report_page(period: str, values: dict[str, str] | None = None, messages: li
                  status: int = 200) -> Page:
     report = reports.draft_or_report(period)
     return render_template("distributions/report.html", report=report, values=values or {},
-                           messages=messages or [], can_submit=current_user.role == Role.RELAIS_ADMIN,
+                           reasons=REASON_LABELS, messages=messages or [],
+                           can_submit=current_user.role == Role.RELAIS_ADMIN,
                            title=_("Rapport de stock de %(period)s", period=report["period"])), status
 
 
@@ -49,6 +54,9 @@ def report(period: str) -> Page:
             "losses": form_int(request.form.get(f"losses-{sku}")),
             "loss_reason": request.form.get(f"loss_reason-{sku}"),
             "adjustment_reason": request.form.get(f"adjustment_reason-{sku}"),
+            "loss_reason_code": request.form.get(f"loss_reason_code-{sku}") or None,
+            "adjustment_reason_code": request.form.get(f"adjustment_reason_code-{sku}") or None,
+            "lost_serials": split_serials([request.form.get(f"lost_serials-{sku}", "")]),
         } for sku in skus]
         reports.submit(period, lines)
     except DomainError as exc:
@@ -76,3 +84,55 @@ def national() -> Page:
                            reported=sum(1 for r in rows if r.submitted_at),
                            late=sum(1 for r in rows if r.late and not r.submitted_at),
                            title=_("Rapports de stock du réseau"))
+
+
+# --- the relais' home page and the national review --------------------------------------
+
+
+def stock_notices() -> list[tuple[str, str]]:
+    """What the relais' home page asks of its admin: reports returned for correction."""
+    if current_user.role != Role.RELAIS_ADMIN:
+        return []
+    return [(_("Le rapport de stock de %(period)s vous est renvoyé pour correction.",
+               period=reports.format_period(period)),
+             url_for("distributions.report", period=reports.format_period(period)))
+            for period in reports.returned_periods(current_user.relais_id)]
+
+
+@bp.app_context_processor
+def _home_notices() -> dict[str, Any]:
+    return {"stock_notices": stock_notices}
+
+
+@bp.get("/national/review")
+@roles_required(*NATIONAL)
+def review_queue() -> Page:
+    page = page_number()
+    rows, total = reports.to_review(page, PAGE_SIZE)
+    return render_template("distributions/review_queue.html", rows=rows, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), title=_("Rapports de stock à relire"))
+
+
+def _review_page(relais_id: int, period: str, messages: list[str] | None = None,
+                 values: dict[str, str] | None = None, status: int = 200) -> Page:
+    report = reports.national_report(relais_id, period)
+    title = _("Rapport de stock de %(relais)s — %(period)s", relais=report["relais_name"],
+              period=report["period"])
+    return render_template("distributions/review.html", report=report, messages=messages or [],
+                           values=values or {}, title=title), status
+
+
+@bp.route("/national/<int:relais_id>/<period>", methods=["GET", "POST"])
+@roles_required(*NATIONAL)
+def review(relais_id: int, period: str) -> Page:
+    if request.method == "GET":
+        return _review_page(relais_id, period)
+    try:
+        reports.review(relais_id, period, request.form.get("decision"), request.form.get("comment"))
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        return _review_page(relais_id, period, error_messages(exc), request.form.to_dict(), exc.status)
+    flash(_("Revue enregistrée."), "success")
+    return redirect(url_for("distributions.review_queue"))

@@ -46,7 +46,9 @@ class Stock(MethodView):
     @error_responses(blp, 401, 403)
     @exportable(StockRowSchema, "stock-national")
     def get(self, args: dict[str, Any]):
-        """Stock national par produit : en stock, réservé, disponible (national)."""
+        """Stock national par produit : en stock, réservé, disponible, et le détail par emplacement
+        et en transit (national)."""
+        open_national_scope("vue du stock national")
         page, per_page = args["page"], args["per_page"]
         rows, total = national.stock_overview(page, per_page, active=args.get("active"))
         return rows, pagination_headers(total, page, per_page)
@@ -84,6 +86,7 @@ class Receipts(MethodView):
                 units={unit["serial"]: UnitDetail(unit.get("grade"), unit.get("wipe_certificate"))
                        for unit in units},
             ),
+            location_id=data.get("location_id"),
         )
         return {"received": received}
 
@@ -99,7 +102,8 @@ class Adjustments(MethodView):
         open_national_scope("ajustement du stock national")
         product = catalogue.product_by_sku(data["sku"])
         national.adjust(product, reason=data["reason"], quantity=data.get("quantity"),
-                        serials=data.get("serials"), status=data["status"])
+                        serials=data.get("serials"), status=data["status"],
+                        location_id=data.get("location_id"), reason_code=data.get("reason_code"))
         return national.stock_row(product)
 
 
@@ -114,7 +118,7 @@ class Returns(MethodView):
         open_national_scope("retour d'unités au stock national")
         product = catalogue.product_by_sku(data["sku"])
         returned = national.return_units(product, data["serials"], reason=data["reason"],
-                                         defective=data["defective"])
+                                         defective=data["defective"], location_id=data.get("location_id"))
         return {"returned": returned}
 
 

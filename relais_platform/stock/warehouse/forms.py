@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from relais_platform.stock.fields import EuroField, optional_int
 from relais_platform.stock.supply.origins import Origin
-from relais_platform.stock.warehouse.models import UnitStatus
+from relais_platform.stock.warehouse.models import ReasonCode, UnitStatus
 
 UNIT_STATUS_LABELS = {
     UnitStatus.IN_STOCK: _l("en stock national"),
@@ -22,6 +22,16 @@ UNIT_STATUS_LABELS = {
     UnitStatus.RETURNED: _l("retournée"),
     UnitStatus.DEFECTIVE: _l("défectueuse"),
     UnitStatus.LOST: _l("perdue"),
+    UnitStatus.IN_TRANSIT: _l("en transit entre deux emplacements"),
+}
+
+REASON_LABELS = {
+    ReasonCode.LOST: _l("perdu"),
+    ReasonCode.DAMAGED: _l("abîmé"),
+    ReasonCode.STOLEN: _l("volé"),
+    ReasonCode.FOUND: _l("retrouvé"),
+    ReasonCode.COUNT_ERROR: _l("erreur de comptage"),
+    ReasonCode.OTHER: _l("autre (précisez en commentaire)"),
 }
 
 
@@ -53,10 +63,12 @@ class ReceiptForm(FlaskForm):
                                    render_kw={"maxlength": 200, "autocomplete": "off"})
 
     convention_id = StringField(_l("Stock fléché pour la convention n°"), render_kw={"inputmode": "numeric"})
+    location_id = SelectField(_l("Emplacement"), choices=[], validate_choice=False)
 
     def service_kwargs(self) -> dict[str, Any]:
         """Only what was filled in: the service refuses zero or several ways at once."""
-        kwargs: dict[str, Any] = {"reason": self.reason.data, "origin": Origin(
+        kwargs: dict[str, Any] = {"reason": self.reason.data,
+                                  "location_id": optional_int(self.location_id.data), "origin": Origin(
             supplier_id=optional_int(self.supplier_id.data), donation=bool(self.donation.data),
             unit_value_cents=self.unit_value_cents.data, collection_id=optional_int(self.collection_id.data),
             grade=self.grade.data or None, wipe_certificate=self.wipe_certificate.data)}

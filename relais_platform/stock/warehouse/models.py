@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -21,12 +22,59 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from relais_platform.orm import Model, enum_column, intpk, utcnow
+from relais_platform.orm import CreatedAt, Model, enum_column, intpk, utcnow
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.tenancy import TenantScoped
+
+
+class ReasonCode(enum.StrEnum):
+    """Why stock was lost or adjusted: the same codes everywhere (free text is a comment)."""
+
+    LOST = "lost"
+    DAMAGED = "damaged"
+    STOLEN = "stolen"
+    FOUND = "found"
+    COUNT_ERROR = "count_error"
+    OTHER = "other"
+
+
+class StockLocation(CreatedAt, Model):
+    """A named place holding national stock (central warehouse, regional hubs).
+
+    Exactly one is the default: receipts, returns and shipments that name no location use it.
+    """
+
+    __tablename__ = "stock_locations"
+    __table_args__ = (
+        UniqueConstraint("name"),
+        Index("uq_stock_locations_default", "is_default", unique=True, postgresql_where=text("is_default")),
+    )
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(120))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+
+
+class LocationStock(Model):
+    """On-hand stock of one product at one location (cache of the located ledger rows).
+
+    Reservations stay network-wide (`NationalStock.reserved`): an allocation does not say
+    where the goods will be taken from; the shipment does.
+    """
+
+    __tablename__ = "location_stock"
+    __table_args__ = (CheckConstraint("on_hand >= 0", name="on_hand_non_negative"),)
+
+    location_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("stock_locations.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
 
 
 class NationalStock(Model):
@@ -58,6 +106,13 @@ class MovementKind(enum.StrEnum):
     SHIPMENT = "shipment"
     ADJUSTMENT = "adjustment"
     RETURN = "return"
+    # A transfer between locations: out at departure, in at arrival; the network-wide
+    # on-hand quantity counts goods in transit, so these two never change it.
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+
+
+TRANSFER_KINDS = (MovementKind.TRANSFER_OUT, MovementKind.TRANSFER_IN)
 
 
 class StockMovement(Model):
@@ -77,6 +132,10 @@ class StockMovement(Model):
     relais_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("relais.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Where the on-hand change happened (none for reservations and releases).
+    location_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("stock_locations.id"),
+                                                    index=True)
+    reason_code: Mapped[ReasonCode | None] = enum_column(ReasonCode, nullable=True)
 
 
 class UnitStatus(enum.StrEnum):
@@ -88,6 +147,7 @@ class UnitStatus(enum.StrEnum):
     RETURNED = "returned"
     DEFECTIVE = "defective"
     LOST = "lost"
+    IN_TRANSIT = "in_transit"  # between two national locations
 
 
 class SerialUnit(Model):
@@ -115,6 +175,9 @@ class SerialUnit(Model):
                                                       index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     warranty_ends_on: Mapped[date | None] = mapped_column(Date)
+    # The national location holding the unit (in stock, reserved) or expecting it (in transit).
+    location_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("stock_locations.id"),
+                                                    index=True)
 
     product: Mapped[Product] = relationship()
 
@@ -184,3 +247,4 @@ class RelaisStockMovement(TenantScoped, Model):
     reference_id: Mapped[int | None] = mapped_column(BigInteger)
     actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[ReasonCode | None] = enum_column(ReasonCode, nullable=True)

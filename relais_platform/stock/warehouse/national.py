@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 from flask_babel import gettext as _
@@ -24,13 +24,18 @@ from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import Product, SerialKind
 from relais_platform.stock.supply import origins
-from relais_platform.stock.warehouse import ledger
+from relais_platform.stock.warehouse import ledger, locations
 from relais_platform.stock.warehouse.models import (
+    TRANSFER_KINDS,
+    LocationStock,
     MovementKind,
     NationalStock,
+    ReasonCode,
     RelaisMovementKind,
     SerialUnit,
     SerialUnitEvent,
+    StockLocation,
+    StockMovement,
     UnitStatus,
 )
 from relais_platform.stock.warehouse.serials import MAX_SERIALS_PER_RECEIPT, check_serials, expand_iccid_range
@@ -42,7 +47,9 @@ MAX_UNIT_HISTORY = 500
 # What any stored serial looks like (see serials.serial_problem).
 _LOOKUP_SERIAL = re.compile(r"[A-Z0-9-]{3,32}")
 # Units counted in the national on-hand quantity (see `verify`).
-NATIONAL_UNIT_STATUSES = (UnitStatus.IN_STOCK, UnitStatus.RESERVED)
+NATIONAL_UNIT_STATUSES = (UnitStatus.IN_STOCK, UnitStatus.RESERVED, UnitStatus.IN_TRANSIT)
+# Units held at a location (in transit ones are counted apart).
+LOCATION_UNIT_STATUSES = (UnitStatus.IN_STOCK, UnitStatus.RESERVED)
 # Where a unit can come back from: sent out, held or handed out by a relais, in transit back,
 # or found faulty at a relais under warranty (defective units at national stay put).
 RETURNABLE_STATUSES = frozenset(
@@ -52,7 +59,8 @@ RETURNABLE_STATUSES = frozenset(
 WRITE_OFF_STATUSES = frozenset({UnitStatus.LOST, UnitStatus.DEFECTIVE})
 
 
-def _serial_kind(product: Product) -> SerialKind:
+def serial_kind(product: Product) -> SerialKind:
+    """A serialized product's kind of serial (ICCID, IMEI...); a 422 for any other product."""
     if product.serial_kind is None:
         raise ValidationFailed({"sku": [_("Ce produit n'est pas suivi à l'unité.")]})
     return SerialKind(product.serial_kind)
@@ -85,13 +93,16 @@ def receive(
     reason: str | None = None,
     origin: origins.Origin | None = None,
     convention_id: int | None = None,
+    location_id: int | None = None,
 ) -> int:
-    """Receive goods into national stock; returns the number of units received.
+    """Receive goods into national stock at a location (the default one when none is named);
+    returns the number of units received.
 
     The origin (supplier, grade, wipe certificate…) is checked first and recorded with the
     units (see `supply.origins`). With `convention_id`, the units are earmarked for that
     agreement (reporting.funders).
     """
+    location_id = locations.resolve(location_id)
     convention = None
     if convention_id is not None:
         from relais_platform.reporting.funders import earmarks
@@ -111,7 +122,7 @@ def receive(
                 "%(sku)s est suivi à l'unité : indiquez les numéros (liste ou plage).",
                 sku=product.sku))
         level = ledger.lock_national_levels([product.id])[product.id]
-        serials_in = _receive_units(product, serials, serial_range, reason, checked)
+        serials_in = _receive_units(product, serials, serial_range, reason, checked, location_id)
         received = len(serials_in)
     else:
         if quantity is None:
@@ -125,7 +136,7 @@ def receive(
         level = ledger.lock_national_levels([product.id])[product.id]
         received = quantity
     ledger.move_national(product, MovementKind.RECEIPT, on_hand_delta=received,
-                         reason=(reason or "").strip() or None, level=level)
+                         reason=(reason or "").strip() or None, level=level, location_id=location_id)
     origins.record(checked, received, serials_in)
     if convention is not None:
         earmarks.receive(convention, product, received)
@@ -138,13 +149,14 @@ def _receive_units(
     serial_range: tuple[str, str] | None,
     reason: str | None,
     origin: origins.CheckedOrigin,
+    location_id: int,
 ) -> list[str]:
     """Validate, check against the registry, then insert units and their first event.
 
     The caller holds the product's national level lock, so two receipts of the same
     product run one after the other and the registry check sees the earlier one.
     """
-    kind = _serial_kind(product)
+    kind = serial_kind(product)
     if serial_range is not None:
         field = "serial_range"
         if kind != SerialKind.ICCID:
@@ -171,11 +183,11 @@ def _receive_units(
         already = _("déjà enregistré pour %(sku)s", sku=product.sku)
         raise _reject(field, [f"{serial}: {already}" for serial in known])
     origins.check_units(origin, new)
-    _insert_units(product, new, reason)
+    _insert_units(product, new, reason, location_id)
     return new
 
 
-def _insert_units(product: Product, serials: list[str], note: str | None) -> None:
+def _insert_units(product: Product, serials: list[str], note: str | None, location_id: int) -> None:
     """One INSERT … SELECT FROM unnest for the units, chained to the insert of their events.
 
     A single round trip whatever the count: 100,000 SIM cards take about a second.
@@ -185,9 +197,10 @@ def _insert_units(product: Product, serials: list[str], note: str | None) -> Non
     new_units = (
         insert(units)
         .from_select(
-            ["product_id", "serial", "status", "received_at"],
+            ["product_id", "serial", "status", "received_at", "location_id"],
             select(literal(product.id), serial,
-                   literal(UnitStatus.IN_STOCK, units.c.status.type), func.now()),
+                   literal(UnitStatus.IN_STOCK, units.c.status.type), func.now(),
+                   literal(location_id, BigInteger)),
         )
         .returning(units.c.id)
         .cte("new_units")
@@ -255,13 +268,19 @@ def adjust(
     quantity: int | None = None,
     serials: Sequence[str] | None = None,
     status: UnitStatus = UnitStatus.LOST,
+    location_id: int | None = None,
+    reason_code: ReasonCode | None = None,
 ) -> int:
-    """Correct the national on-hand quantity after a count; returns the signed change.
+    """Correct the national on-hand quantity of a location after a count; returns the signed
+    change.
 
     Serialized products are corrected unit by unit (units written off as lost or defective);
     found units are received instead. On hand never goes below what is reserved (409).
+    Without a code, the reason is a free comment coded `other`.
     """
     reason = _require_reason(reason)
+    reason_code = reason_code or ReasonCode.OTHER
+    location_id = locations.resolve(location_id)
     if product.serialized:
         if serials is None:
             raise ValidationFailed.field("quantity", _(
@@ -272,9 +291,13 @@ def adjust(
             raise ValidationFailed.field("status", _("Statut attendu : lost ou defective."))
         level = ledger.lock_national_levels([product.id])[product.id]
         units = lock_units(product, serials, {UnitStatus.IN_STOCK})
+        elsewhere = [unit.serial for unit in units if unit.location_id != location_id]
+        if elsewhere:
+            raise _reject("serials", [f"{serial}: " + _("n'est pas à cet emplacement")
+                                      for serial in elsewhere])
         delta = -len(units)
         ledger.move_national(product, MovementKind.ADJUSTMENT, on_hand_delta=delta, reason=reason,
-                             level=level)
+                             level=level, location_id=location_id, reason_code=reason_code)
         for unit in units:
             ledger.set_unit_status(unit, status, note=reason)
         return delta
@@ -282,12 +305,14 @@ def adjust(
             or abs(quantity) > MAX_RECEIPT_QUANTITY:
         raise ValidationFailed.field("quantity", _("Quantité non nulle attendue (négative pour une "
                                                    "sortie)."))
-    ledger.move_national(product, MovementKind.ADJUSTMENT, on_hand_delta=quantity, reason=reason)
+    ledger.move_national(product, MovementKind.ADJUSTMENT, on_hand_delta=quantity, reason=reason,
+                         location_id=location_id, reason_code=reason_code)
     return quantity
 
 
 def return_units(
-    product: Product, serials: Sequence[str], *, reason: str | None, defective: bool = False
+    product: Product, serials: Sequence[str], *, reason: str | None, defective: bool = False,
+    location_id: int | None = None,
 ) -> int:
     """Take serialized units back into national stock (warranty, refusal, relais closing).
 
@@ -295,6 +320,7 @@ def return_units(
     follow-up but are not counted on hand.
     """
     reason = _require_reason(reason)
+    location_id = locations.resolve(location_id)
     level = ledger.lock_national_levels([product.id])[product.id]
     units = lock_units(product, serials, RETURNABLE_STATUSES)
     at_national = [unit.serial for unit in units
@@ -312,15 +338,23 @@ def return_units(
     for unit in units:
         origins[unit.relais_id] += 1
         ledger.set_unit_status(unit, UnitStatus.DEFECTIVE if defective else UnitStatus.IN_STOCK,
-                               note=reason)
+                               note=reason, location_id=location_id)
     if not defective:
         for origin_id, count in sorted(origins.items(), key=lambda item: item[0] or 0):
             ledger.move_national(product, MovementKind.RETURN, on_hand_delta=count,
-                                 relais_id=origin_id, reason=reason, level=level)
+                                 relais_id=origin_id, reason=reason, level=level,
+                                 location_id=location_id)
     return len(units)
 
 
 # --- reading --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocationLevel:
+    location_id: int
+    name: str
+    on_hand: int
 
 
 @dataclass(frozen=True)
@@ -332,10 +366,34 @@ class StockRow:
     active: bool
     on_hand: int
     reserved: int
+    locations: list[LocationLevel] = field(default_factory=list)
+    in_transit: int = 0
 
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+def _with_locations(rows: list[StockRow]) -> list[StockRow]:
+    """Each row with its per-location levels and what is in transit (two queries)."""
+    ids = [row.product_id for row in rows]
+    if not ids:
+        return rows
+    spots: dict[int, list[LocationLevel]] = defaultdict(list)
+    for product_id, location_id, name, on_hand in db.session.execute(
+        select(LocationStock.product_id, StockLocation.id, StockLocation.name, LocationStock.on_hand)
+        .join(StockLocation, StockLocation.id == LocationStock.location_id)
+        .where(LocationStock.product_id.in_(ids), LocationStock.on_hand != 0)
+        .order_by(StockLocation.is_default.desc(), StockLocation.name)
+    ):
+        spots[product_id].append(LocationLevel(location_id, name, on_hand))
+    # Transfer movements net to minus what has left one location and not reached the other.
+    transit = dict(db.session.execute(
+        select(StockMovement.product_id, -func.sum(StockMovement.on_hand_delta))
+        .where(StockMovement.product_id.in_(ids), StockMovement.kind.in_(TRANSFER_KINDS))
+        .group_by(StockMovement.product_id)).tuples().all())
+    return [replace(row, locations=spots.get(row.product_id, []),
+                    in_transit=int(transit.get(row.product_id) or 0)) for row in rows]
 
 
 def _stock_rows() -> Select:
@@ -352,11 +410,12 @@ def stock_overview(page: int, per_page: int, *, active: bool | None = None) -> t
         stmt = stmt.where(Product.active.is_(active))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.execute(stmt.order_by(Product.sku).limit(per_page).offset((page - 1) * per_page))
-    return [StockRow(*row) for row in rows], total
+    return _with_locations([StockRow(*row) for row in rows]), total
 
 
 def stock_row(product: Product) -> StockRow:
-    return StockRow(*db.session.execute(_stock_rows().where(Product.id == product.id)).one())
+    return _with_locations([StockRow(*db.session.execute(_stock_rows().where(Product.id == product.id))
+                                     .one())])[0]
 
 
 def find_unit(serial: str, sku: str | None = None, *, relais_id: int | None = None) -> SerialUnit:

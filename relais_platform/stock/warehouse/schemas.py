@@ -4,11 +4,16 @@ Schemas check shapes; `warehouse.national` and `warehouse.inventory` keep the ru
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from relais_platform.api import PaginationArgs
 from relais_platform.stock.supply.schemas import PassportSchema
-from relais_platform.stock.warehouse.models import UnitStatus
+from relais_platform.stock.warehouse.models import ReasonCode, UnitStatus
+
+LOCATION_ID: dict[str, Any] = {
+    "metadata": {"description": "Emplacement du stock national (défaut : l'emplacement par défaut)"}}
 
 MAX_SERIALS = 100_000
 
@@ -56,10 +61,17 @@ class ReceiptSchema(Schema):
     units = fields.List(fields.Nested(ReceiptUnitSchema), validate=validate.Length(max=MAX_SERIALS),
                         metadata={"description": "Grade et certificat par unité ; sans `serials`, "
                                                  "les numéros reçus sont ceux-ci"})
+    location_id = fields.Integer(strict=True, allow_none=True, **LOCATION_ID)
 
 
 class ReceiptResultSchema(Schema):
     received = fields.Integer()
+
+
+class LocationLevelSchema(Schema):
+    location_id = fields.Integer()
+    name = fields.String()
+    on_hand = fields.Integer()
 
 
 class StockRowSchema(Schema):
@@ -71,6 +83,10 @@ class StockRowSchema(Schema):
     on_hand = fields.Integer()
     reserved = fields.Integer()
     available = fields.Integer(metadata={"description": "on_hand - reserved"})
+    locations = fields.List(fields.Nested(LocationLevelSchema),
+                            metadata={"description": "En stock par emplacement (hors transit)"})
+    in_transit = fields.Integer(metadata={"description": "En transit entre deux emplacements "
+                                                         "(compté dans on_hand)"})
 
 
 class StockQueryArgs(PaginationArgs):
@@ -86,7 +102,11 @@ class AdjustmentSchema(Schema):
                           validate=validate.Length(max=MAX_SERIALS))
     status = fields.Enum(UnitStatus, by_value=True, load_default=UnitStatus.LOST,
                          metadata={"description": "Unités sorties : lost (défaut) ou defective"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "Commentaire libre accompagnant le motif codé"})
+    reason_code = fields.Enum(ReasonCode, by_value=True, allow_none=True,
+                              metadata={"description": "Motif codé (défaut : other)"})
+    location_id = fields.Integer(strict=True, allow_none=True, **LOCATION_ID)
 
 
 class ReturnSchema(Schema):
@@ -96,6 +116,7 @@ class ReturnSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     defective = fields.Boolean(load_default=False,
                                metadata={"description": "Défectueuses : suivies mais non remises en stock"})
+    location_id = fields.Integer(strict=True, allow_none=True, **LOCATION_ID)
 
 
 class ReturnResultSchema(Schema):

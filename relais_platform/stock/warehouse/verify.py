@@ -5,10 +5,16 @@ Rules checked (all under the national scope, three aggregate queries whatever th
 1. national level of each product = Σ on_hand_delta and Σ reserved_delta of its
    `stock_movements` (a product never moved must have zero or no level row);
 2. each relais' level of each product = Σ quantity_delta of its `relais_stock_movements`;
-3. for a serialized product, the units the national warehouse holds (status `in_stock`
-   or `reserved`) are exactly the national on-hand quantity: a receipt or a return adds
-   to both, a shipment or a write-off (lost, defective) takes from both, and a unit
-   reserved for an order is still on hand.
+3. for a serialized product, the units the national warehouse holds (status `in_stock`,
+   `reserved` or `in_transit`) are exactly the national on-hand quantity: a receipt or a
+   return adds to both, a shipment or a write-off (lost, defective) takes from both, and a
+   unit reserved for an order is still on hand;
+4. each location's level = Σ on_hand_delta of the movements at that location, and the
+   network-wide on-hand quantity = Σ location levels + what is in transit between them
+   (transfer movements net to minus the goods in transit; they leave rule 1 out);
+5. for a serialized product, the units at each location (`in_stock`, `reserved`) are
+   exactly its level there, and the units each relais holds (`at_relais`) exactly its
+   level.
 """
 
 from __future__ import annotations
@@ -21,13 +27,17 @@ from sqlalchemy import and_, func, or_, select
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.warehouse.models import (
+    TRANSFER_KINDS,
+    LocationStock,
     NationalStock,
     RelaisStock,
     RelaisStockMovement,
     SerialUnit,
+    StockLocation,
     StockMovement,
+    UnitStatus,
 )
-from relais_platform.stock.warehouse.national import NATIONAL_UNIT_STATUSES
+from relais_platform.stock.warehouse.national import LOCATION_UNIT_STATUSES, NATIONAL_UNIT_STATUSES
 from relais_platform.tenants.models import Relais
 
 
@@ -49,6 +59,7 @@ def _national_drifts() -> list[Drift]:
         select(StockMovement.product_id,
                func.sum(StockMovement.on_hand_delta).label("on_hand"),
                func.sum(StockMovement.reserved_delta).label("reserved"))
+        .where(StockMovement.kind.not_in(TRANSFER_KINDS))
         .group_by(StockMovement.product_id)
         .subquery()
     )
@@ -125,9 +136,116 @@ def _unit_drifts() -> list[Drift]:
     return [Drift(_("unités en stock national"), sku, "units", count, level) for sku, count, level in rows]
 
 
+def _location_drifts() -> list[Drift]:
+    """Rule 4 and the located half of rule 5, one aggregate query each."""
+    moved = (
+        select(StockMovement.location_id, StockMovement.product_id,
+               func.sum(StockMovement.on_hand_delta).label("on_hand"))
+        .where(StockMovement.on_hand_delta != 0)
+        .group_by(StockMovement.location_id, StockMovement.product_id)
+        .subquery()
+    )
+    held = (
+        select(SerialUnit.location_id, SerialUnit.product_id, func.count().label("units"))
+        .where(SerialUnit.status.in_(LOCATION_UNIT_STATUSES))
+        .group_by(SerialUnit.location_id, SerialUnit.product_id)
+        .subquery()
+    )
+    levels = select(LocationStock.location_id, LocationStock.product_id, LocationStock.on_hand).subquery()
+    keys = (
+        select(moved.c.location_id, moved.c.product_id)
+        .union(select(held.c.location_id, held.c.product_id),
+               select(levels.c.location_id, levels.c.product_id))
+        .subquery()
+    )
+    recorded = func.coalesce(levels.c.on_hand, 0)
+    expected = func.coalesce(moved.c.on_hand, 0)
+    units = func.coalesce(held.c.units, 0)
+    rows = db.session.execute(
+        select(func.coalesce(StockLocation.name, "?"), Product.sku, Product.serialized, recorded, expected,
+               units)
+        .select_from(keys)
+        .join(Product, Product.id == keys.c.product_id)
+        .outerjoin(StockLocation, StockLocation.id == keys.c.location_id)
+        .outerjoin(levels, and_(levels.c.location_id.is_not_distinct_from(keys.c.location_id),
+                                levels.c.product_id == keys.c.product_id))
+        .outerjoin(moved, and_(moved.c.location_id.is_not_distinct_from(keys.c.location_id),
+                               moved.c.product_id == keys.c.product_id))
+        .outerjoin(held, and_(held.c.location_id.is_not_distinct_from(keys.c.location_id),
+                              held.c.product_id == keys.c.product_id))
+        .where(or_(recorded != expected, and_(Product.serialized.is_(True), units != recorded)))
+        .order_by(StockLocation.name, Product.sku)
+    )
+    drifts = []
+    for name, sku, serialized, level, ledger_on_hand, count in rows:
+        where = _("emplacement %(name)s", name=name)
+        if level != ledger_on_hand:
+            drifts.append(Drift(where, sku, "on_hand", level, ledger_on_hand))
+        if serialized and count != level:
+            drifts.append(Drift(where, sku, "units", count, level))
+    return drifts
+
+
+def _network_drifts() -> list[Drift]:
+    """National on hand = Σ location levels + in transit."""
+    at_locations = (
+        select(LocationStock.product_id, func.sum(LocationStock.on_hand).label("on_hand"))
+        .group_by(LocationStock.product_id).subquery()
+    )
+    transit = (
+        select(StockMovement.product_id, (-func.sum(StockMovement.on_hand_delta)).label("units"))
+        .where(StockMovement.kind.in_(TRANSFER_KINDS))
+        .group_by(StockMovement.product_id).subquery()
+    )
+    on_hand = func.coalesce(NationalStock.on_hand, 0)
+    located = func.coalesce(at_locations.c.on_hand, 0) + func.coalesce(transit.c.units, 0)
+    rows = db.session.execute(
+        select(Product.sku, on_hand, located)
+        .outerjoin(NationalStock, NationalStock.product_id == Product.id)
+        .outerjoin(at_locations, at_locations.c.product_id == Product.id)
+        .outerjoin(transit, transit.c.product_id == Product.id)
+        .where(on_hand != located)
+        .order_by(Product.sku)
+    )
+    return [Drift(_("emplacements et transit"), sku, "on_hand", level, total) for sku, level, total in rows]
+
+
+def _relais_unit_drifts() -> list[Drift]:
+    held = (
+        select(SerialUnit.relais_id, SerialUnit.product_id, func.count().label("units"))
+        .where(SerialUnit.status == UnitStatus.AT_RELAIS)
+        .group_by(SerialUnit.relais_id, SerialUnit.product_id)
+        .subquery()
+    )
+    levels = (
+        select(RelaisStock.relais_id, RelaisStock.product_id, RelaisStock.on_hand)
+        .join(Product, and_(Product.id == RelaisStock.product_id, Product.serialized.is_(True)))
+        .subquery()
+    )
+    joined = levels.join(held, and_(levels.c.relais_id == held.c.relais_id,
+                                    levels.c.product_id == held.c.product_id), full=True)
+    relais_id = func.coalesce(levels.c.relais_id, held.c.relais_id)
+    product_id = func.coalesce(levels.c.product_id, held.c.product_id)
+    recorded = func.coalesce(held.c.units, 0)
+    expected = func.coalesce(levels.c.on_hand, 0)
+    pairs = (
+        select(relais_id.label("relais_id"), product_id.label("product_id"),
+               recorded.label("recorded"), expected.label("expected"))
+        .select_from(joined).where(recorded != expected).subquery()
+    )
+    rows = db.session.execute(
+        select(Relais.name, Relais.id, Product.sku, pairs.c.recorded, pairs.c.expected)
+        .join(Relais, Relais.id == pairs.c.relais_id)
+        .join(Product, Product.id == pairs.c.product_id)
+        .order_by(Relais.name, Product.sku)
+    )
+    return [Drift(f"{name} (#{rid})", sku, "units", rec, exp) for name, rid, sku, rec, exp in rows]
+
+
 def find_drifts() -> list[Drift]:
     """Every difference between the levels and what the ledgers and units say."""
-    return _national_drifts() + _relais_drifts() + _unit_drifts()
+    return (_national_drifts() + _relais_drifts() + _unit_drifts() + _location_drifts()
+            + _network_drifts() + _relais_unit_drifts())
 
 
 def format_drifts(drifts: list[Drift]) -> str:

@@ -31,7 +31,7 @@ from relais_platform.stock.pages import (
 )
 from relais_platform.stock.scope import open_national_scope
 from relais_platform.stock.supply import origins
-from relais_platform.stock.warehouse import inventory, national
+from relais_platform.stock.warehouse import inventory, locations, national
 from relais_platform.stock.warehouse.forms import (
     UNIT_STATUS_LABELS,
     AdjustmentForm,
@@ -85,6 +85,7 @@ def _stock_page(
     receipt_form.supplier_id.choices = [("", _("Fournisseur habituel du produit")),
                                         *origins.supplier_choices()]
     receipt_form.collection_id.choices = [("", _("Aucune")), *origins.collection_choices()]
+    receipt_form.location_id.choices = [(str(loc.id), loc.name) for loc in locations.all_locations()]
     return render_template(
         "stock/national_stock.html",
         rows=rows,
