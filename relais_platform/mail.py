@@ -103,7 +103,7 @@ def read_outbox() -> list[dict[str, Any]]:
             "id": path.stem,
             "to": parsed["To"],
             "subject": parsed["Subject"],
-            "date": parsed["Date"],
+            "date": parsed["Date"].datetime if parsed["Date"] else None,
             "body": body.get_content() if body else "",
             "attachments": [part.get_filename() for part in parsed.iter_attachments()],
         })

@@ -144,7 +144,7 @@ def test_session_form_with_named_and_anonymous_participants(app, relais):
     )
     assert saved.status_code == 302
     listing = client.get("/beneficiaires/accompagnement")
-    assert "1 nommé(s), 2 anonyme(s)" in listing.get_data(as_text=True)
+    assert "1 nommé, 2 anonymes" in listing.get_data(as_text=True)
     # Hours of accompaniment = Σ duration × participants: 60 min × (1 + 2) this year.
     assert "<dd>3 h</dd>" in listing.get_data(as_text=True)
 

@@ -204,5 +204,5 @@ def export_status(export_id: int) -> Page:
 @roles_required(*EVERYONE)
 def export_file(export_id: int) -> Response:
     name, mimetype, content = exports.file_of(exports.get_export(current_user, export_id))
-    return Response(content, mimetype=mimetype,
+    return Response(content, content_type=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

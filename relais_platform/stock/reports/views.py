@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,6 +20,15 @@ from relais_platform.stock.pages import error_messages, form_int
 from relais_platform.stock.reports import services as reports
 
 
+@bp.app_template_filter("month_name")
+def month_name(period: str) -> str:
+    """`2026-11` as the reader's language writes the month (« novembre 2026 »)."""
+    try:
+        return format_date(date(int(period[:4]), int(period[5:7]), 1), "LLLL y")
+    except ValueError:
+        return period
+
+
 @bp.get("/reports")
 @roles_required(*STAFF)
 def report_latest() -> Response:
@@ -29,7 +41,8 @@ def _report_page(period: str, values: dict[str, str] | None = None, messages: li
     report = reports.draft_or_report(period)
     return render_template("distributions/report.html", report=report, values=values or {},
                            messages=messages or [], can_submit=current_user.role == Role.RELAIS_ADMIN,
-                           title=_("Rapport de stock de %(period)s", period=report["period"])), status
+                           title=_("Rapport de stock de %(period)s",
+                                   period=month_name(report["period"]))), status
 
 
 @bp.route("/reports/<period>", methods=["GET", "POST"])
@@ -56,7 +69,7 @@ def report(period: str) -> Page:
             return render_template("distributions/report_error.html", messages=error_messages(exc),
                                    title=_("Rapport de stock")), exc.status
         return _report_page(period, request.form.to_dict(), error_messages(exc), exc.status)
-    flash(_("Rapport de stock de %(period)s envoyé.", period=period), "success")
+    flash(_("Rapport de stock de %(period)s envoyé.", period=month_name(period)), "success")
     return redirect(url_for("distributions.report", period=period))
 
 
