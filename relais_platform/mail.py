@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import smtplib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -32,6 +35,23 @@ def external_url(endpoint: str, **values: Any) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
+# Set while the demo loader writes history: e-mails about events long past are not sent.
+_silenced: ContextVar[bool] = ContextVar("mail_silenced", default=False)
+
+
+@contextmanager
+def silenced() -> Iterator[None]:
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
+def is_silenced() -> bool:
+    return _silenced.get()
+
+
 def send(
     to: str,
     subject: str,
@@ -39,6 +59,8 @@ def send(
     attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> None:
     """Queue a message; it leaves only if the current transaction commits."""
+    if _silenced.get():
+        return
     message = {
         "to": to,
         "subject": subject,

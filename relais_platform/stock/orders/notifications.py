@@ -88,6 +88,8 @@ def orders_allocated(orders: Sequence[Order]) -> None:
 def order_shipped(order: Order) -> None:
     from relais_platform.stock.orders import delivery_note
 
+    if mail.is_silenced():  # nothing would leave: spare rendering the delivery note
+        return
     _to_relais(order, relais_recipients([order.relais_id]),
                _("Commande n° %(id)d expédiée", id=order.id), "stock/mail/order_shipped.txt",
                [(delivery_note.filename(order), "application/pdf", delivery_note.render_pdf(order))])
