@@ -158,7 +158,7 @@ def _relais_year(relais: Relais, index: int, start: date, today: date) -> None:
             _hand_over(desk, min(first + timedelta(days=7), today), sku, beneficiary.id, PRICES[sku])
     if "accompagnement" in relais.dimensions:
         # Two workshops a month with the people registered by then, and an open desk.
-        for week in range(0, span // 7, 2):
+        for week in range(0, span // 7, 3):
             day = start + timedelta(days=week * 7 + 3)
             present = [pid for first, pid in visits if first <= day]
             if day >= today:
