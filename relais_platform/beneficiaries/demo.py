@@ -133,8 +133,9 @@ def _relais_year(relais: Relais, index: int, start: date, today: date) -> None:
     refugees = "KIT-CONNECT-REFUGEES" in desk.left
     span = (today - start).days
     visits: list[tuple[date, int]] = []
-    for n, person in enumerate(sorted(_people(relais.siret, index, rng), key=lambda p: p["last_name"])):
-        first = start + timedelta(days=(n * span) // 14 + rng.randrange(10))
+    people = sorted(_people(relais.siret, index, rng), key=lambda p: p["last_name"])
+    for n, person in enumerate(people):
+        first = start + timedelta(days=(n * span) // len(people) + rng.randrange(10))
         first = min(first, today - timedelta(days=1 + n % 5))
         with clock_at(_at(first, 10)):
             beneficiary, _duplicates = registry.create({**person, "consent": True})
