@@ -30,7 +30,7 @@ from relais_platform.tenants.models import Relais
 RTL = frozenset({"ar", "fa"})
 # The html `lang` of each receipt language: "fa" is Dari, the Persian of Afghanistan.
 LANG_TAGS = {"fr": "fr", "en": "en", "ar": "ar", "uk": "uk", "fa": "fa-AF"}
-STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "css" / "receipt.css"
+STYLESHEET = Path(__file__).resolve().parents[2] / "static" / "css" / "receipt.css"
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية", "uk": "Українська", "fa": "دری (Dari)"}
 
 TEXTS: dict[str, dict[str, str]] = {
