@@ -113,8 +113,8 @@ def _is_current(entry: Entry) -> bool:
     endpoint = request.endpoint or ""
     if endpoint == entry.endpoint:
         return all(request.args.get(k) == v for k, v in entry.args.items()) and (
-            entry.args or not any(k in request.args for e in MENU if e.endpoint == endpoint
-                                  for k in e.args))
+            bool(entry.args) or not any(k in request.args for e in MENU if e.endpoint == endpoint
+                                        for k in e.args))
     return any(endpoint.startswith(c) if c.endswith(".") or c.endswith("_") else endpoint == c
                for c in entry.current)
 
@@ -126,7 +126,8 @@ def menu(role: str) -> list[Item]:
     for entry in MENU:
         if role not in entry.roles or (entry.when is not None and not entry.when()):
             continue
-        link = Link(entry.label, url_for(entry.endpoint, **entry.args), _is_current(entry))
+        args: dict[str, Any] = dict(entry.args)
+        link = Link(entry.label, url_for(entry.endpoint, **args), _is_current(entry))
         if entry.group is None:
             items.append(Item(entry.label, [link]))
         elif entry.group in grouped:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -28,7 +29,7 @@ from relais_platform.tenants.demo import network_specs
 from relais_platform.tenants.models import Relais
 
 # Keyed by the demo relais' SIRET; dates are days before today.
-EVENTS = {
+EVENTS: dict[str, list[dict[str, Any]]] = {
     "26330041200016": [  # CCAS de Bordeaux
         {"kind": "event", "title": "Journée portes ouvertes de l'espace numérique", "days_ago": 40,
          "participants": 35},
@@ -41,7 +42,7 @@ EVENTS = {
     ],
 }
 # Events of the other relais, spread over the year.
-NETWORK_EVENTS = [
+NETWORK_EVENTS: list[dict[str, Any]] = [
     {"kind": "event", "title": "Forum de l'accès aux droits", "participants": 40},
     {"kind": "event", "title": "Café numérique du quartier", "participants": 12},
     {"kind": "governance", "title": "Réunion du collectif départemental d'inclusion numérique",

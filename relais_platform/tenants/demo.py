@@ -117,7 +117,7 @@ def _user(email: str, name: str, role: Role, relais: Relais | None, hashed: list
                                     password=None if hashed else DEMO_PASSWORD)
         if hashed:
             user.password_hash = hashed[0]
-        else:
+        elif user.password_hash:
             hashed.append(user.password_hash)
     if email in DEMO_TOTP and not user.has_two_factor:
         user.totp_secret = DEMO_TOTP[email]
