@@ -100,6 +100,7 @@ def _problems(page: Any, path: str) -> list[str]:
     width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if width[0] > width[1]:
         found.append(f"{path}: {width[0]} px wide for a {width[1]} px screen")
+    page.click("[data-menu-toggle]")  # the menu and the header's tools are checked too
     found += [f"{path}: {violation}" for violation in _serious_violations(page)]
     return found
 

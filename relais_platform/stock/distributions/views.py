@@ -101,7 +101,7 @@ def new() -> Page:
 def _detail_page(distribution_id: int, messages: list[str] | None = None, status: int = 200) -> Page:
     distribution = distributions.get(distribution_id)
     return render_template("distributions/detail.html", d=distribution, programmes=PROGRAMME_LABELS,
-                           outcomes=OUTCOME_LABELS, languages=receipts_pdf.LANGUAGE_NAMES,
+                           outcomes=OUTCOME_LABELS, receipt_languages=receipts_pdf.LANGUAGE_NAMES,
                            lang_tags=receipts_pdf.LANG_TAGS,
                            messages=messages or [],
                            title=_("Distribution n° %(id)d", id=distribution.id)), status
