@@ -25,6 +25,9 @@ pytestmark = [
 ]
 
 PHONE_360 = {"width": 360, "height": 760}
+# The tables (or their scrolling wrappers) wider than their place on the page.
+CUT_TABLES = ("[...document.querySelectorAll('.table-wrap, table')]"
+              ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.id || e.className)")
 
 
 def _ids(owner_engine: Any) -> dict[str, Any]:
@@ -134,6 +137,14 @@ def test_every_role_walks_its_forms_at_360_px(app: Flask, owner_engine: Any, liv
         problems += [f"{email}: CSP refused {message}" for message in blocked]
         context.close()
     assert problems == [], "\n".join(problems)
+
+    # At a desk (1280 px) the dashboards' tables fit the page: none scrolls sideways.
+    context, page, _blocked = _open(browser)
+    _sign_in(page, live_server, "national@demo.relais-numerique.fr")
+    for path in ("/dashboards/national", "/rapports/bilan", "/coaching/network"):
+        page.goto(f"{live_server}{path}")
+        assert page.evaluate(CUT_TABLES) == [], path
+    context.close()
 
 
 def test_people_search_updates_as_you_type(app: Flask, live_server: str, browser: Any):  # noqa: F811
