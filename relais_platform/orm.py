@@ -30,10 +30,12 @@ def utcnow() -> datetime:
 
 @contextmanager
 def clock_at(moment: datetime) -> Iterator[None]:
-    """`utcnow()`, and the insert time of rows stamped by the database, read `moment` inside."""
+    """`utcnow()`, and the insert time of rows stamped by the database, read `moment` inside;
+    what is pending is flushed before leaving, so that it is stamped with `moment` too."""
     token = _clock.set(moment.astimezone(UTC))
     try:
         yield
+        db.session.flush()
     finally:
         _clock.reset(token)
 

@@ -141,6 +141,20 @@ def test_the_bilan_keeps_opening_on_last_year_when_it_has_activity(app, relais):
     assert f"Bilan annuel {date.today().year - 1}" in page
 
 
+def test_what_is_pending_when_the_clock_stops_is_stamped_with_it(app):
+    moment = datetime(2025, 5, 6, 9, 0, tzinfo=UTC)
+    with app.app_context():
+        product = make_product(sku="REC-PENDING")
+        with as_national():
+            with clock_at(moment):
+                db.session.add(StockMovement(product_id=product.id, kind="adjustment", on_hand_delta=1,
+                                             reason="test"))
+            db.session.commit()
+            stamped = db.session.scalar(select(StockMovement.occurred_at).where(
+                StockMovement.product_id == product.id))
+    assert stamped == moment
+
+
 def test_the_clock_stamps_what_is_written_under_it(app):
     moment = datetime(2025, 3, 4, 10, 30, tzinfo=UTC)
     with app.app_context():
