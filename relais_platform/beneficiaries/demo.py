@@ -157,8 +157,8 @@ def _relais_year(relais: Relais, index: int, start: date, today: date) -> None:
         if "equipement" in relais.dimensions and n % 3 == 1:
             sku = DEVICES[n % len(DEVICES)]
             _hand_over(desk, min(first + timedelta(days=7), today), sku, beneficiary.id, PRICES[sku])
-    if "accompagnement" in relais.dimensions:
-        # Two workshops a month with the people registered by then, and an open desk.
+    if "accompagnement" in relais.dimensions or relais.siret in PEOPLE:
+        # A workshop every three weeks with the people registered by then, and an open desk.
         for week in range(0, span // 7, 3):
             day = start + timedelta(days=week * 7 + 3)
             present = [pid for first, pid in visits if first <= day]

@@ -40,6 +40,10 @@ EVENTS: dict[str, list[dict[str, Any]]] = {
         {"kind": "event", "title": "Atelier « Mes démarches en ligne » au marché", "days_ago": 12,
          "participants": 14},
     ],
+    "44719082600019": [  # CADA de Briançon
+        {"kind": "event", "title": "Soirée d'accueil des familles arrivées cet été", "days_ago": 70,
+         "participants": 22},
+    ],
 }
 # Events of the other relais, spread over the year.
 NETWORK_EVENTS: list[dict[str, Any]] = [
