@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from sqlalchemy import BigInteger, CursorResult, DateTime, Delete, Enum, Update, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, CursorResult, DateTime, Delete, Enum, Update, event, func
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from relais_platform.extensions import db
 
@@ -24,8 +27,36 @@ def rows_affected(statement: Delete | Update) -> int:
     return result.rowcount or 0
 
 
+# A moment in the past that stands for "now" while the demo loader writes a year of history
+# through the services: ledgers are append-only, so history is written at its date rather
+# than moved there afterwards. Never set while serving requests.
+_clock: ContextVar[datetime | None] = ContextVar("clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _clock.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """`utcnow()`, and the insert time of rows stamped by the database, read `moment` inside;
+    what is pending is flushed before leaving, so that it is stamped with `moment` too."""
+    token = _clock.set(moment.astimezone(UTC))
+    try:
+        yield
+        db.session.flush()
+    finally:
+        _clock.reset(token)
+
+
+@event.listens_for(Model, "before_insert", propagate=True)
+def _stamp_with_clock(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    moment = _clock.get()
+    if moment is None:
+        return
+    for name in ("occurred_at", "created_at"):
+        if name in mapper.columns and getattr(target, name, None) is None:
+            setattr(target, name, moment)
 
 
 class CreatedAt:

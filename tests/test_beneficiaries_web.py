@@ -144,7 +144,7 @@ def test_session_form_with_named_and_anonymous_participants(app, relais):
     )
     assert saved.status_code == 302
     listing = client.get("/beneficiaires/accompagnement")
-    assert "1 nommé(s), 2 anonyme(s)" in listing.get_data(as_text=True)
+    assert "1 nommé, 2 anonymes" in listing.get_data(as_text=True)
     # Hours of accompaniment = Σ duration × participants: 60 min × (1 + 2) this year.
     assert "<dd>3 h</dd>" in listing.get_data(as_text=True)
 
@@ -156,13 +156,21 @@ def test_national_users_get_403_on_the_pages(app, relais):
 
 
 def test_demo_loader_is_idempotent(app):
+    def counts() -> tuple[int, int, list[str]]:
+        with tenant_session(db.session, TenantScope(relais_id=relais_id)):
+            return (db.session.scalar(select(func.count(Beneficiary.id))),
+                    db.session.scalar(select(func.count(AccompanimentSession.id))),
+                    list(db.session.scalars(select(Beneficiary.last_name))))
+
     with app.app_context():
         relais_id = make_relais(siret="26330041200016").id
         load_demo_beneficiaries()
+        first = counts()
         load_demo_beneficiaries()
-        with tenant_session(db.session, TenantScope(relais_id=relais_id)):
-            assert db.session.scalar(select(func.count(Beneficiary.id))) == 3
-            assert db.session.scalar(select(func.count(AccompanimentSession.id))) == 1
+        assert counts() == first
+        people, sessions, names = first
+        assert people >= 7 and sessions > 10  # a year of workshops
+        assert {"Marchand", "Sissoko", "Melnyk"} <= set(names)  # the named demo people
 
 
 def test_another_relais_admin_gets_404_on_every_page_of_a_person(app, relais):
@@ -204,3 +212,24 @@ def test_pages_showing_names_are_audited(app, relais):
     assert viewed.count(relais["person"]) == 2
     assert any(details and details.get("ids") == [relais["person"]] for action, _t, details in entries
                if action == "beneficiary_searched")
+
+
+def test_a_new_person_form_reports_every_problem_at_once(app, relais):
+    """The form's own checks and the registry's rules (consent, phone) in the same answer."""
+    client = _client(app, relais, "worker")
+    response = client.post("/beneficiaires/nouveau", data=FORM | {
+        "first_name": "", "birth_year": "1990", "phone": "", "consent": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Indiquez le prénom." in page
+    assert "Indiquez un numéro de téléphone ou cochez" in page
+    assert "consentement de la personne est nécessaire" in page
+
+
+def test_counts_agree_with_their_number(app, relais):
+    client = _client(app, relais, "admin")
+    created = client.post("/beneficiaires/accompagnement/parcours", data={
+        "name": "Premiers pas", "kind": "initiation", "sessions_required": "1"})
+    assert created.status_code in (200, 302)
+    page = client.get("/beneficiaires/accompagnement").get_data(as_text=True)
+    assert "1 séance" in page and "1 séances" not in page

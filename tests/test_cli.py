@@ -12,8 +12,13 @@ from sqlalchemy import text
 from relais_platform.accounts.models import Role, User
 from relais_platform.accounts.services import authenticate
 from relais_platform.extensions import db
-from relais_platform.tenants.demo import RELAIS
+from relais_platform.tenants.demo import APPLICANTS, NETWORK, RELAIS
 from tests.factories import PASSWORD, make_relais
+
+# A year of demo activity: tables and the least they hold.
+ACTIVITY = {"orders": 30, "distributions": 300, "accompaniment_sessions": 100, "stock_reports": 200,
+            "training_sessions": 5, "training_records": 20, "coaching_sessions": 10, "reporting_events": 3,
+            "beneficiaries": 200}
 
 
 def invoke(app: Flask, *args: str, password: str | None = None) -> Result:
@@ -103,19 +108,28 @@ def test_demo_is_idempotent(app, owner_engine):
     assert first.exit_code == 0, first.output
     counts = (count(owner_engine, "SELECT count(*) FROM relais"),
               count(owner_engine, "SELECT count(*) FROM users"))
+    activity = [count(owner_engine, f"SELECT count(*) FROM {table}") for table in ACTIVITY]
 
     second = invoke(app, "demo")
 
     assert second.exit_code == 0, second.output
-    assert counts == (3, 8)
+    # About thirty relais (two of them applications) with their admins; staff of the printed ones.
+    assert counts == (len(RELAIS) + len(NETWORK) + len(APPLICANTS), 2 + 2 * len(RELAIS) + len(NETWORK))
     assert (count(owner_engine, "SELECT count(*) FROM relais"),
             count(owner_engine, "SELECT count(*) FROM users")) == counts
     with owner_engine.connect() as conn:
         staff = conn.execute(text(
             "SELECT r.name, u.role FROM relais r JOIN users u ON u.relais_id = r.id"
-            " WHERE r.status = 'active' ORDER BY r.name, u.role"
-        )).all()
+            " WHERE r.status = 'active' AND r.siret = ANY(:sirets) ORDER BY r.name, u.role"
+        ), {"sirets": [spec["siret"] for spec in RELAIS]}).all()
     expected = sorted((spec["name"], role) for spec in RELAIS for role in ("relais_admin", "relais_worker"))
     assert sorted(staff) == expected
     assert "Relais-demo" in second.output  # the logins are printed again
-    assert count(owner_engine, "SELECT count(*) FROM reporting_events") == 3
+    for admin in ("admin.bordeaux", "admin.gap", "admin.briancon"):
+        assert f"{admin}@demo.relais-numerique.fr" in second.output
+    # A year of activity, loaded once.
+    assert [count(owner_engine, f"SELECT count(*) FROM {table}") for table in ACTIVITY] == activity
+    assert all(n >= ACTIVITY[table] for table, n in zip(ACTIVITY, activity, strict=True)), activity
+    statuses = {row for row, in owner_engine.connect().execute(text("SELECT DISTINCT status FROM orders"))}
+    assert statuses == {"draft", "submitted", "allocated", "awaiting_payment", "paid", "shipped",
+                        "received", "partially_received", "closed", "cancelled"}

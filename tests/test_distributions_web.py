@@ -242,3 +242,14 @@ def test_the_persons_page_lists_what_they_received(app, world):
     html = _browser(app, world, "worker").get(f"/beneficiaires/{world.person_a}").get_data(as_text=True)
     assert f"/distributions/{world.phone_sale}" in html and world.phones[0] in html
     assert f"/distributions/{world.recharge_sale}" not in html  # anonymous: nobody's
+
+
+def test_the_detail_page_keeps_the_site_language_switch(app, world):
+    """The receipt's languages are the page's own: the layout still offers French and English
+    only, each button named (a nameless button was a critical accessibility violation)."""
+    html = _browser(app, world, "worker").get(f"/distributions/{world.recharge_sale}").get_data(as_text=True)
+    switch = html.split('class="lang-switch"')[1].split("</div>")[0]
+    assert re.findall(r'lang="(\w+)"', switch) == ["fr", "en"]
+    assert "Français" in switch and "English" in switch
+    receipts = html.split('class="receipt-languages"')[1].split("</ul>")[0]
+    assert receipts.count("<li>") > 2

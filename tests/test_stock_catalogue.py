@@ -217,5 +217,5 @@ def test_demo_stock_is_loaded_once(app_ctx):
         sims = db.session.scalar(
             select(func.count()).select_from(SerialUnit).join(Product)
             .where(Product.sku == "SIM-SOLIDAIRE"))
-        assert sims == 200
+        assert sims == 2_400
         assert find_drifts() == []

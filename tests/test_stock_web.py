@@ -562,3 +562,16 @@ def test_inventory_issues_the_same_number_of_queries_for_5_and_30_units(app, wor
                                   .where(SerialUnit.status == UnitStatus.AT_RELAIS))
 
     assert query(app, held) == 30
+
+
+def test_a_bad_last_iccid_of_a_range_is_shown_on_the_last_field(app, world):
+    national = client_for(app, world, "national")
+    bad_last = iccids(300, 1)[0][:-1] + str((int(iccids(300, 1)[0][-1]) + 1) % 10)
+    refused = national.post("/stock/national/receipts", data={
+        "receipt-sku": "SIM-1", "receipt-range_first": iccids(290, 1)[0], "receipt-range_last": bad_last})
+    page = text(refused)
+    assert refused.status_code == 422
+    last_field = page[page.index('for="receipt-range_last"'):]
+    first_field = page[page.index('for="receipt-range_first"'):page.index('for="receipt-range_last"')]
+    assert f"{bad_last}: clé de contrôle (Luhn) invalide" in last_field.split("</div>")[0]
+    assert "Luhn" not in first_field

@@ -96,7 +96,15 @@ def merge_hooks() -> tuple[MergeHook, ...]:
 
 
 def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Trim texts (an empty text is no value) and turn choices into their enums."""
+    cleaned, errors = _cleaned(data)
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+def _cleaned(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Trim texts (an empty text is no value) and turn choices into their enums; the values
+    that passed, and the problems of the others."""
     unknown = sorted(set(data) - set(FIELDS) - {"consent"})
     errors: dict[str, list[str]] = {
         name: [_("Ce champ n'est pas autorisé : seules les informations prévues sont enregistrées.")]
@@ -124,12 +132,16 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
             errors[name] = [_("%(n)s caractères au plus.", n=MAX_LENGTHS[name])]
             continue
         cleaned[name] = value
-    if errors:
-        raise ValidationFailed(errors)
-    return cleaned
+    return cleaned, errors
 
 
 def _check(values: dict[str, Any]) -> None:
+    errors = _rule_errors(values)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _rule_errors(values: dict[str, Any]) -> dict[str, list[str]]:
     """Rules on the resulting record (creation, or a record with its changes applied)."""
     errors: dict[str, list[str]] = {}
     for name in ("first_name", "last_name"):
@@ -150,8 +162,21 @@ def _check(values: dict[str, Any]) -> None:
         errors["phone"] = [_("Indiquez un numéro de téléphone ou cochez « pas de téléphone ».")]
     elif phone and not _PHONE.match(phone):
         errors["phone"] = [_("Numéro de téléphone invalide.")]
-    if errors:
-        raise ValidationFailed(errors)
+    return errors
+
+
+def creation_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every reason why `data` cannot be registered, all at once (empty when it can), so that
+    a form reports them in one round."""
+    values, errors = _cleaned(data)
+    if data.get("consent") is not True:
+        errors["consent"] = [_("Le consentement de la personne est nécessaire pour l'enregistrer.")]
+    values.pop("consent", None)
+    values["no_phone"] = bool(values.get("no_phone"))
+    for name, messages in _rule_errors(values).items():
+        if name not in data or name in values:  # a field refused above keeps its first message
+            errors.setdefault(name, messages)
+    return errors
 
 
 def create(data: Mapping[str, Any]) -> tuple[Beneficiary, list[int]]:
@@ -161,13 +186,12 @@ def create(data: Mapping[str, Any]) -> tuple[Beneficiary, list[int]]:
     """
     from relais_platform.beneficiaries.search import likely_duplicates
 
-    if data.get("consent") is not True:
-        raise ValidationFailed.field(
-            "consent", _("Le consentement de la personne est nécessaire pour l'enregistrer."))
+    errors = creation_errors(data)
+    if errors:
+        raise ValidationFailed(errors)
     values = _clean(data)
     values.pop("consent", None)
     values["no_phone"] = bool(values.get("no_phone"))
-    _check(values)
     duplicates = likely_duplicates(values["first_name"], values["last_name"], values.get("birth_year"))
     now = utcnow()
     beneficiary = Beneficiary(**values, consent_at=now, last_seen_at=now)

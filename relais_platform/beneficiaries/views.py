@@ -134,6 +134,12 @@ def create() -> Page:
                 flash(_("Fiche créée."), "success")
                 return redirect(url_for("beneficiaries.detail", beneficiary_id=beneficiary.id))
     elif form.is_submitted():
+        # The registry's own rules too (consent, phone…), so that every problem shows at once.
+        values = {**form.values(), "consent": form.consent.data}
+        for name, messages in registry.creation_errors(values).items():
+            field = form._fields.get(name)
+            if field is not None and not field.errors:
+                field.errors = list(messages)
         status = 422
     return render_template("beneficiaries/form.html", title=_("Nouvelle fiche"), form=form,
                            duplicates=duplicates, creating=True), status

@@ -139,5 +139,5 @@ class ExportFile(MethodView):
     def get(self, export_id: int) -> Response:
         """Le fichier d'un export terminé (409 tant qu'il ne l'est pas)."""
         name, mimetype, content = exports.file_of(exports.get_export(current_user, export_id))
-        return Response(content, mimetype=mimetype,
+        return Response(content, content_type=mimetype,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

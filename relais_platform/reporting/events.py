@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
@@ -52,7 +53,7 @@ def _clean(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
             errors["date"] = [_("Indiquez une date.")]
         elif not EARLIEST <= held_on <= local_today() + AHEAD:
             errors["date"] = [_("Indiquez une date entre le %(first)s et dans un an au plus.",
-                                first=EARLIEST.strftime("%d/%m/%Y"))]
+                                first=format_date(EARLIEST, "long"))]
         else:
             values["held_on"] = held_on
     if "participants" in data:

@@ -141,23 +141,38 @@ def _bilan_filters() -> dict[str, Any]:
     return filters
 
 
+def _activity(figures: dict[str, Any]) -> int:
+    return (figures["beneficiaries"] + figures["accompaniment_sessions"] + figures["events"]
+            + sum(figures["distributions"].values()))
+
+
+def _default_bilan(scope: Any) -> tuple[int, dict[str, Any]]:
+    """Last year's bilan, unless this year already holds more (a network in its first year)."""
+    this_year = local_today().year
+    current = annual_bilan(scope, this_year)
+    if _activity(current) > _activity(current["previous_year"]):
+        return this_year, current
+    return this_year - 1, annual_bilan(scope, this_year - 1)
+
+
 @bp.route("/bilan")
 @roles_required(*EVERYONE)
 def bilan() -> Page:
     filters = _bilan_filters()
     errors: dict[str, list[str]] = {}
-    year_text = request.args.get("year") or str(local_today().year - 1)
-    try:
-        year = parse_year(year_text)
-    except ValidationFailed as exc:
-        errors, year = exc.errors, local_today().year - 1
+    year: int | None = None
+    if request.args.get("year"):
+        try:
+            year = parse_year(request.args["year"])
+        except ValidationFailed as exc:
+            errors = exc.errors
     try:
         scope = resolve_scope(current_user, **filters)
     except ValidationFailed as exc:
         errors.update(exc.errors)
         filters = {}
         scope = resolve_scope(current_user)
-    figures = annual_bilan(scope, year)
+    year, figures = (year, annual_bilan(scope, year)) if year else _default_bilan(scope)
     export_form = ExportForm(formdata=None, year=year, **{k: v or "" for k, v in filters.items()})
     return render_template(
         "reporting/bilan.html", title=_("Bilan annuel %(year)d", year=year), bilan=figures,
@@ -213,5 +228,5 @@ def export_restart(export_id: int) -> Page:
 @roles_required(*EVERYONE)
 def export_file(export_id: int) -> Response:
     name, mimetype, content = exports.file_of(exports.get_export(current_user, export_id))
-    return Response(content, mimetype=mimetype,
+    return Response(content, content_type=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -30,5 +30,5 @@ def domain() -> Domain:
         api_blueprints=(blueprints.stock_blp, orders_api.orders_blp, orders_api.payments_blp,
                         blueprints.distributions_blp, supply_api.blp),
         commands=(cli.stock_cli,),
-        demo=demo.load_demo_stock,
+        demo=demo.load_demo,
     )

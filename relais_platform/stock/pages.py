@@ -7,10 +7,12 @@ Refused actions re-render their page with the services' messages; the request ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 
 from flask import abort, request
 from flask_babel import format_currency
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -32,6 +34,34 @@ Page = BaseResponse | tuple[str, int] | str
 @bp.app_template_filter("euros")
 def euros(cents: int | None) -> str:
     return "—" if cents is None else format_currency(cents / 100, "EUR")
+
+
+# History notes the platform writes itself (in French, whoever triggered them): shown in the
+# reader's language. Anything else is a person's own words, shown as typed.
+_SYSTEM_NOTES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"Paiement reçu\."), lambda m: _("Paiement reçu.")),
+    (re.compile(r"Livraison de démonstration"), lambda m: _("Livraison de démonstration")),
+    (re.compile(r"distribution (\d+)"), lambda m: _("Distribution n° %(id)d", id=int(m[1]))),
+    (re.compile(r"distribution (\d+) cancelled"),
+     lambda m: _("Distribution n° %(id)d annulée", id=int(m[1]))),
+    (re.compile(r"(?:Expédition|Shipment) (?:de la commande n°|of order no\.) (\d+)"),
+     lambda m: _("Expédition de la commande n° %(id)d", id=int(m[1]))),
+    (re.compile(r"(?:Réception de la commande n°|Receipt of order no\.) (\d+)"),
+     lambda m: _("Réception de la commande n° %(id)d", id=int(m[1]))),
+    (re.compile(r"(?:Annulation de la commande n°|Cancellation of order no\.) (\d+)"),
+     lambda m: _("Annulation de la commande n° %(id)d", id=int(m[1]))),
+    (re.compile(r"(?:Allocation de la commande n°|Allocation of order no\.) (\d+)"),
+     lambda m: _("Allocation de la commande n° %(id)d", id=int(m[1]))),
+]
+
+
+@bp.app_template_filter("history_note")
+def history_note(note: str | None) -> str:
+    for pattern, translate in _SYSTEM_NOTES:
+        match = pattern.fullmatch(note or "")
+        if match:
+            return translate(match)
+    return note or ""
 
 
 def page_number() -> int:

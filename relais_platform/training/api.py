@@ -237,7 +237,7 @@ class Export(MethodView):
     def get(self, args: dict[str, Any], kind: str):
         """Export pour l'audit qualité : `records`, `attendance` ou `surveys`, en CSV ou XLSX."""
         name, mimetype, content = exports.export(kind, args["format"])
-        return Response(content, mimetype=mimetype,
+        return Response(content, content_type=mimetype,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -27,7 +27,7 @@ NETWORK_MODULES: list[dict[str, Any]] = [
         "format": ModuleFormat.IN_PERSON,
         "objectives": "Comprendre les publics éloignés du numérique, les causes de l'exclusion "
                       "et le rôle d'un Relais Numérique.",
-        "prerequisites": "Aucun.",
+        "prerequisites": None,
         "core": True,
     },
     {
@@ -57,7 +57,7 @@ NETWORK_MODULES: list[dict[str, Any]] = [
         "format": ModuleFormat.ELEARNING,
         "objectives": "Commander, recevoir et distribuer les cartes SIM, recharges et "
                       "équipements ; rendre compte chaque mois.",
-        "prerequisites": "Aucun.",
+        "prerequisites": None,
         "core": False,
     },
 ]

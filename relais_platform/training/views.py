@@ -315,7 +315,7 @@ def export_list() -> str:
 @roles_required(Role.NATIONAL)
 def export_file(kind: str, fmt: str) -> Response:
     name, mimetype, content = exports.export(kind, fmt)
-    return Response(content, mimetype=mimetype,
+    return Response(content, content_type=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

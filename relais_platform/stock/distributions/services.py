@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_currency
 from dateutil.relativedelta import relativedelta
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
@@ -232,8 +233,8 @@ def _unit_under_warranty(distribution: Distribution) -> SerialUnit:
     if distribution.is_cancelled or distribution.warranty_returned_at is not None:
         raise Conflict(_("La distribution n° %(id)d est annulée ou déjà retournée.", id=distribution.id))
     if local_today() > distribution.warranty_ends_on:
-        raise ValidationFailed.field("distribution", _("La garantie a pris fin le %(day)s.",
-                                                       day=distribution.warranty_ends_on.strftime("%d/%m/%Y")))
+        ended = format_date(distribution.warranty_ends_on, "long")
+        raise ValidationFailed.field("distribution", _("La garantie a pris fin le %(day)s.", day=ended))
     unit = db.session.scalar(select(SerialUnit).where(SerialUnit.id == distribution.unit_id)
                              .with_for_update().execution_options(populate_existing=True))
     if unit is None or unit.status != UnitStatus.DISTRIBUTED:

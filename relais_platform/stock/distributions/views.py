@@ -108,7 +108,7 @@ def _detail_page(distribution_id: int, messages: list[str] | None = None, status
               if distribution.unit_id and distribution.warranty_ends_on else [])
     return render_template("distributions/detail.html", d=distribution, programmes=PROGRAMME_LABELS,
                            spares=spares, exchange=distributions.exchange_of(distribution),
-                           outcomes=OUTCOME_LABELS, languages=receipts_pdf.LANGUAGE_NAMES,
+                           outcomes=OUTCOME_LABELS, receipt_languages=receipts_pdf.LANGUAGE_NAMES,
                            lang_tags=receipts_pdf.LANG_TAGS,
                            messages=messages or [],
                            title=_("Distribution n° %(id)d", id=distribution.id)), status

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from flask import current_app, render_template
 from flask_babel import format_currency
@@ -85,8 +85,11 @@ def orders_allocated(orders: Sequence[Order]) -> None:
                        "stock/mail/payment_due.txt")
 
 
-def order_shipped(order: Order, delivery_note: tuple[str, str, bytes]) -> None:
-    """The relais is told, with the delivery note attached (file name, MIME type, content)."""
+def order_shipped(order: Order, delivery_note: Callable[[], tuple[str, str, bytes]]) -> None:
+    """The relais is told, with the delivery note attached: `delivery_note()` renders it as
+    (file name, MIME type, content), only when a message will really leave."""
+    if mail.is_silenced():
+        return
     _to_relais(order, relais_recipients([order.relais_id]),
                _("Commande n° %(id)d expédiée", id=order.id), "stock/mail/order_shipped.txt",
-               [delivery_note])
+               [delivery_note()])

@@ -10,6 +10,7 @@ parcel from the default location (`shipping.ship`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from flask_babel import gettext as _
@@ -112,7 +113,7 @@ def ship_part(order: Order, location_id: Any, lines: Iterable[Mapping[str, Any]]
     db.session.flush()
     if all(line.shipped == line.allocated for line in order.lines):
         transition(order, OrderStatus.SHIPPED)
-        notifications.order_shipped(order, delivery_note.attachment(order))
+        notifications.order_shipped(order, partial(delivery_note.attachment, order))
     return shipment
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from flask_babel import gettext as _
@@ -198,7 +199,7 @@ def ship(order: Order, lines: Iterable[Mapping[str, Any]] = ()) -> Order:
         shipment.lines.append(ShipmentLine(relais_id=order.relais_id, order_line_id=line.id,
                                            quantity=quantity, serials=[unit.serial for unit in units]))
     transition(order, OrderStatus.SHIPPED)
-    notifications.order_shipped(order, delivery_note.attachment(order))
+    notifications.order_shipped(order, partial(delivery_note.attachment, order))
     return order
 
 

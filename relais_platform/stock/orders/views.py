@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from werkzeug.wrappers import Response as BaseResponse
@@ -501,8 +502,9 @@ def fair_split(sku: str) -> Page:
             proposal = allocation.propose(sku)
             errors, messages, code = exc.errors, error_messages(exc), exc.status
         else:
-            flash(_("%(count)d unité(s) de %(sku)s allouée(s) en une fois.", count=result["allocated"],
-                    sku=result["sku"]), "success")
+            flash(ngettext("%(num)d unité de %(sku)s allouée en une fois.",
+                           "%(num)d unités de %(sku)s allouées en une fois.", result["allocated"],
+                           sku=result["sku"]), "success")
             return redirect(url_for("stock.national_stock"))
     return render_template("stock/fair_split.html", proposal=proposal, values=values, errors=errors,
                            messages=messages, title=_("Partage équitable de %(sku)s", sku=proposal["sku"])

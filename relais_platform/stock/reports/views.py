@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -22,6 +24,15 @@ from relais_platform.stock.warehouse.forms import REASON_LABELS
 from relais_platform.stock.warehouse.serials import split_serials
 
 
+@bp.app_template_filter("month_name")
+def month_name(period: str) -> str:
+    """`2026-11` as the reader's language writes the month (« novembre 2026 »)."""
+    try:
+        return format_date(date(int(period[:4]), int(period[5:7]), 1), "LLLL y")
+    except ValueError:
+        return period
+
+
 @bp.get("/reports")
 @roles_required(*STAFF)
 def report_latest() -> BaseResponse:
@@ -35,7 +46,8 @@ def _report_page(period: str, values: dict[str, str] | None = None, messages: li
     return render_template("distributions/report.html", report=report, values=values or {},
                            reasons=REASON_LABELS, messages=messages or [],
                            can_submit=current_user.role == Role.RELAIS_ADMIN,
-                           title=_("Rapport de stock de %(period)s", period=report["period"])), status
+                           title=_("Rapport de stock de %(period)s",
+                                   period=month_name(report["period"]))), status
 
 
 @bp.route("/reports/<period>", methods=["GET", "POST"])
@@ -65,7 +77,7 @@ def report(period: str) -> Page:
             return render_template("distributions/report_error.html", messages=error_messages(exc),
                                    title=_("Rapport de stock")), exc.status
         return _report_page(period, request.form.to_dict(), error_messages(exc), exc.status)
-    flash(_("Rapport de stock de %(period)s envoyé.", period=period), "success")
+    flash(_("Rapport de stock de %(period)s envoyé.", period=month_name(period)), "success")
     return redirect(url_for("distributions.report", period=period))
 
 

@@ -17,11 +17,12 @@ from typing import cast
 from flask_babel import gettext as _
 from sqlalchemy import BigInteger, Select, Table, any_, bindparam, func, insert, literal, null, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import String
+from sqlalchemy.types import DateTime, String
 
 from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.orm import utcnow
 from relais_platform.stock.catalogue.models import Product, SerialKind
 from relais_platform.stock.supply import origins
 from relais_platform.stock.warehouse import ledger, locations
@@ -193,13 +194,14 @@ def _insert_units(product: Product, serials: list[str], note: str | None, locati
     A single round trip whatever the count: 100,000 SIM cards take about a second.
     """
     units, events = cast(Table, SerialUnit.__table__), cast(Table, SerialUnitEvent.__table__)
+    now = utcnow()
     serial = func.unnest(bindparam("serials", serials, type_=ARRAY(String))).column_valued()
     new_units = (
         insert(units)
         .from_select(
             ["product_id", "serial", "status", "received_at", "location_id"],
             select(literal(product.id), serial,
-                   literal(UnitStatus.IN_STOCK, units.c.status.type), func.now(),
+                   literal(UnitStatus.IN_STOCK, units.c.status.type), literal(now, DateTime(timezone=True)),
                    literal(location_id, BigInteger)),
         )
         .returning(units.c.id)
@@ -208,7 +210,7 @@ def _insert_units(product: Product, serials: list[str], note: str | None, locati
     db.session.execute(
         insert(events).from_select(
             ["unit_id", "occurred_at", "from_status", "to_status", "actor_id", "note"],
-            select(new_units.c.id, func.now(), null(),
+            select(new_units.c.id, literal(now, DateTime(timezone=True)), null(),
                    literal(UnitStatus.IN_STOCK, events.c.to_status.type),
                    literal(current_actor_id(), BigInteger),
                    literal(note or _("Réception au stock national"))),

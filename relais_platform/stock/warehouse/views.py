@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -116,10 +117,16 @@ def national_receipt() -> Page:
         discard_refused()
         errors = dict(exc.errors)
         if "serial_range" in errors:
-            errors["range_first"] = errors.pop("serial_range")
+            # A message about the last ICCID (it starts with that ICCID) goes on its own field.
+            last = (form.range_last.data or "").strip()
+            messages = errors.pop("serial_range")
+            on_last = [m for m in messages if last and m.startswith(f"{last}:")]
+            on_first = [m for m in messages if m not in on_last]
+            errors.update({k: v for k, v in (("range_first", on_first), ("range_last", on_last)) if v})
         add_errors(form, errors, exc.message)
         return _stock_page(receipt_form=form, code=422)
-    flash(_("%(count)d unité(s) de %(sku)s reçue(s) au stock national.", count=received, sku=product.sku),
+    flash(ngettext("%(num)d unité de %(sku)s reçue au stock national.",
+                   "%(num)d unités de %(sku)s reçues au stock national.", received, sku=product.sku),
           "success")
     return redirect(url_for("stock.national_stock"))
 
