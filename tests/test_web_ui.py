@@ -53,7 +53,7 @@ def test_the_national_menu_groups_its_many_entries(app):
     nav = _nav(text(login_as(app, _user(app, Role.NATIONAL)).get("/")))
     top_level = re.sub(r"<details.*?</details>", "", nav, flags=re.S).count("<li")
     groups = re.findall(r"<summary[^>]*>([^<]+)</summary>", nav)
-    assert groups == ["Réseau", "Stock", "Formation"]
+    assert groups == ["Réseau", "Stock", "Activité", "Formation"]
     assert top_level <= 8  # one row at 1280 px
     assert 'href="/stock/catalogue"' in nav and 'href="/relais/new"' in nav  # inside the groups
 

@@ -21,9 +21,11 @@ from relais_platform.extensions import db
 from relais_platform.orm import clock_at, utcnow
 from relais_platform.reporting import events
 from relais_platform.reporting.models import ReportingEvent
+from relais_platform.stock.catalogue.models import Product
 from relais_platform.stock.demo import demo_start
 from relais_platform.stock.reports import services as reports
 from relais_platform.stock.reports.models import StockReport
+from relais_platform.stock.warehouse.models import SerialUnit, UnitStatus
 from relais_platform.tenancy import TenantScope, tenant_session
 from relais_platform.tenants.demo import network_specs
 from relais_platform.tenants.models import Relais
@@ -70,8 +72,15 @@ def _send_reports(relais: Relais, index: int, periods: list[date]) -> None:
         for row in reports.prefill(relais.id, period):
             line = {"sku": row.sku, "counted_closing": row.expected_closing, "losses": row.losses}
             if row.sku == "SIM-SOLIDAIRE" and row.expected_closing > 2 and rng.random() < 0.15:
-                line.update(losses=row.losses + 1, counted_closing=row.expected_closing - 1,
-                            loss_reason="Carte SIM abîmée, inutilisable.")
+                # A lost serialized unit is named: it is written off with the report.
+                lost = db.session.scalar(
+                    select(SerialUnit.serial).join(Product, Product.id == SerialUnit.product_id)
+                    .where(Product.sku == row.sku, SerialUnit.status == UnitStatus.AT_RELAIS)
+                    .order_by(SerialUnit.serial).limit(1))
+                if lost is not None:
+                    line.update(losses=row.losses + 1, counted_closing=row.expected_closing - 1,
+                                loss_reason_code="damaged", loss_reason="Carte SIM abîmée, inutilisable.",
+                                lost_serials=[lost])
             lines.append(line)
         if not lines:
             continue

@@ -44,11 +44,12 @@ def origins_by_sku(products: dict[str, Product]) -> dict[str, Origin]:
         collection = supply.create_collection(
             {
                 "donor_id": donor.id,
-                "collected_on": local_today() - timedelta(days=30),
+                # Collected before the demo's year began; its devices are the year's delivery.
+                "collected_on": local_today() - timedelta(days=420),
                 "refurbisher_id": refurbisher.id,
                 "items": [
-                    {"category": Category.SMARTPHONE.value, "quantity": 40},
-                    {"category": Category.LAPTOP.value, "quantity": 15},
+                    {"category": Category.SMARTPHONE.value, "quantity": 240},
+                    {"category": Category.LAPTOP.value, "quantity": 120},
                 ],
             }
         )
