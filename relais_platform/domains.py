@@ -30,6 +30,7 @@ DOMAINS: tuple[str, ...] = (
     "relais_platform.training",
     "relais_platform.beneficiaries",
     "relais_platform.reporting",
+    "relais_platform.perf",
 )
 
 
