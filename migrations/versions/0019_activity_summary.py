@@ -1,0 +1,111 @@
+"""performance: each relais' first and last event of every kind, kept up to date by triggers
+
+Revision ID: 0019_activity_summary
+Revises: 0010_training_cancel_reminders
+
+The onboarding milestones (first of each kind) and the last activity of a relais were
+computed at each request from millions of facts; they are read here from one row per relais
+and kind. Statement-level triggers with transition tables fold each INSERT or UPDATE of the
+facts into the summary in the same transaction (one upsert per statement, however many rows),
+so the figures stay exact. `flask --app wsgi training verify-activity` rebuilds them from the
+facts and reports any drift.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from flask import current_app
+
+from relais_platform.rls import tenant_table_sql
+
+revision = "0019_activity_summary"
+down_revision = "0010_training_cancel_reminders"
+branch_labels = None
+depends_on = None
+
+# (trigger name suffix, table, events, kind, relais column, time column, row condition)
+SOURCES = [
+    ("terms", "relais", ("INSERT", "UPDATE"), "terms_accepted", "id", "terms_accepted_at", "true"),
+    ("trained", "training_records", ("INSERT",), "staff_trained", "relais_id", "completed_at", "true"),
+    ("created", "orders", ("INSERT",), "order_created", "relais_id", "created_at", "true"),
+    ("submitted", "orders", ("INSERT", "UPDATE"), "order_submitted", "relais_id", "submitted_at", "true"),
+    ("received", "orders", ("INSERT", "UPDATE"), "goods_received", "relais_id", "received_at", "true"),
+    ("moved", "relais_stock_movements", ("INSERT",), "stock_movement", "relais_id", "occurred_at", "true"),
+    ("distributed", "relais_stock_movements", ("INSERT",), "distribution", "relais_id", "occurred_at",
+     "kind = 'distribution'"),
+    ("login", "users", ("INSERT", "UPDATE"), "staff_login", "relais_id", "last_login_at", "true"),
+    ("enrolled", "training_enrolments", ("INSERT",), "training_enrolment", "relais_id", "created_at", "true"),
+    ("reported", "stock_reports", ("INSERT", "UPDATE"), "monthly_report", "relais_id", "submitted_at", "true"),
+    ("accompanied", "accompaniment_sessions", ("INSERT",), "accompaniment", "relais_id", "created_at", "true"),
+]
+
+FUNCTION = """
+CREATE FUNCTION summarise_relais_events() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  -- TG_ARGV: kind, relais column, time column, row condition (trusted: set by the migration).
+  EXECUTE format(
+    'INSERT INTO relais_event_summary AS s (relais_id, kind, first_at, last_at) '
+    'SELECT %1$I, %2$L, min(%3$I), max(%3$I) FROM new_rows '
+    'WHERE %1$I IS NOT NULL AND %3$I IS NOT NULL AND (%4$s) GROUP BY %1$I '
+    'ON CONFLICT (relais_id, kind) DO UPDATE SET first_at = least(s.first_at, excluded.first_at), '
+    'last_at = greatest(s.last_at, excluded.last_at)',
+    TG_ARGV[1], TG_ARGV[0], TG_ARGV[2], TG_ARGV[3]);
+  RETURN NULL;
+END $$;
+"""
+
+
+def _triggers() -> list[str]:
+    statements = []
+    for suffix, table, events, kind, relais_column, at_column, condition in SOURCES:
+        for event in events:
+            name = f"{table}_summary_{suffix}_{event.lower()}"
+            args = ", ".join(f"'{value}'" for value in (kind, relais_column, at_column,
+                                                         condition.replace("'", "''")))
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING NEW TABLE AS new_rows "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION summarise_relais_events({args})"
+            )
+    return statements
+
+
+def upgrade():
+    op.create_table(
+        "relais_event_summary",
+        sa.Column("relais_id", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["relais_id"], ["relais.id"],
+                                name=op.f("fk_relais_event_summary_relais_id_relais")),
+        sa.PrimaryKeyConstraint("relais_id", "kind", name=op.f("pk_relais_event_summary")),
+    )
+    op.create_index(op.f("ix_relais_event_summary_relais_id"), "relais_event_summary", ["relais_id"])
+    op.execute(tenant_table_sql("relais_event_summary"))
+    # Written by the triggers alone, which run as the owner whatever scope the writer has (a
+    # sign-in updates its user before any relais is bound); the app role reads it under RLS.
+    op.execute("CREATE POLICY summary_maintenance ON relais_event_summary TO CURRENT_USER "
+               "USING (true) WITH CHECK (true)")
+    role = current_app.config["APP_DB_ROLE"]
+    op.execute(f'REVOKE INSERT, UPDATE, DELETE ON relais_event_summary FROM "{role}"')
+    op.execute(FUNCTION)
+    for statement in _triggers():
+        op.execute(statement)
+    # What happened before this migration, from the facts (the owner sees every relais).
+    op.execute("SELECT set_config('app.relais_ids', '*', true)")
+    for _suffix, table, _events, kind, relais_column, at_column, condition in SOURCES:
+        op.execute(
+            f"INSERT INTO relais_event_summary AS s (relais_id, kind, first_at, last_at) "
+            f"SELECT {relais_column}, '{kind}', min({at_column}), max({at_column}) FROM {table} "
+            f"WHERE {relais_column} IS NOT NULL AND {at_column} IS NOT NULL AND ({condition}) "
+            f"GROUP BY {relais_column}"
+        )
+
+
+def downgrade():
+    for suffix, table, events, _kind, _relais, _at, _condition in SOURCES:
+        for event in events:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_summary_{suffix}_{event.lower()} ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS summarise_relais_events()")
+    op.drop_index(op.f("ix_relais_event_summary_relais_id"), table_name="relais_event_summary")
+    op.drop_table("relais_event_summary")
