@@ -159,18 +159,21 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def report(title: str, results: Results, seconds: float) -> None:
-    print(f"\n{title}\n{'page':<62} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'err':>4} {'req/s':>6}")
+    print(f"\n{title}\n{'page':<62} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'err':>4} "
+          f"{'req/s':>6}")
     for page, values in sorted(results.latencies.items()):
         print(f"{page:<62} {len(values):>5} {_quantile(values, .5) * 1000:>8.0f} "
               f"{_quantile(values, .95) * 1000:>8.0f} {_quantile(values, .99) * 1000:>8.0f} "
               f"{results.errors.get(page, 0):>4} {len(values) / seconds:>6.1f}")
     every = [v for values in results.latencies.values() for v in values]
-    print(f"{'all':<62} {len(every):>5} {_quantile(every, .5) * 1000:>8.0f} {_quantile(every, .95) * 1000:>8.0f} "
-          f"{_quantile(every, .99) * 1000:>8.0f} {sum(results.errors.values()):>4} {len(every) / seconds:>6.1f}")
+    print(f"{'all':<62} {len(every):>5} {_quantile(every, .5) * 1000:>8.0f} "
+          f"{_quantile(every, .95) * 1000:>8.0f} {_quantile(every, .99) * 1000:>8.0f} "
+          f"{sum(results.errors.values()):>4} {len(every) / seconds:>6.1f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--logins", type=Path, required=True, help="JSON written by `perf seed --logins`")
     parser.add_argument("--users", type=int, default=20)

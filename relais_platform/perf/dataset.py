@@ -76,15 +76,16 @@ STATEMENTS = [
               lpad(i::text, 14, '0'), i || ' rue de la République',
               d.code || '000', 'Ville ' || d.code, d.code,
               CASE i % 3 WHEN 0 THEN ARRAY['connexion', 'equipement', 'accompagnement']
-                         WHEN 1 THEN ARRAY['connexion', 'accompagnement'] ELSE ARRAY['connexion', 'equipement']
-              END,
+                         WHEN 1 THEN ARRAY['connexion', 'accompagnement']
+                         ELSE ARRAY['connexion', 'equipement'] END,
               'active', now() - interval '3 years', 'Référent ' || i,
               'admin' || i || '@perf.relais-numerique.fr',
-              (SELECT id FROM users WHERE email = 'coach' || (1 + i % :coaches) || '@perf.relais-numerique.fr'),
+              (SELECT id FROM users
+               WHERE email = 'coach' || (1 + i % :coaches) || '@perf.relais-numerique.fr'),
               now() - interval '3 years', now() - interval '3 years'
        FROM generate_series(1, :relais) AS i,
-            LATERAL (SELECT CASE WHEN 1 + i % 95 = 20 THEN '2A' ELSE lpad((1 + i % 95)::text, 2, '0') END AS code)
-            AS d""",
+            LATERAL (SELECT CASE WHEN 1 + i % 95 = 20 THEN '2A'
+                                 ELSE lpad((1 + i % 95)::text, 2, '0') END AS code) AS d""",
     """INSERT INTO users (email, name, role, relais_id, password_hash, active, last_login_at, created_at)
        SELECT who || r.id || '@perf.relais-numerique.fr', initcap(who) || ' ' || r.id,
               CASE who WHEN 'admin' THEN 'relais_admin' ELSE 'relais_worker' END, r.id, :hash, true,
@@ -96,7 +97,8 @@ STATEMENTS = [
     """INSERT INTO beneficiaries (relais_id, first_name, last_name, birth_year, phone, no_phone, language,
                                   situation, housing, banked, nationality, consent_at, last_seen_at,
                                   created_at)
-       SELECT 1 + (i - 1) % :relais, (ARRAY['Amina', 'Jean', 'Olena', 'Moussa', 'Fatima', 'Pierre'])[1 + i % 6],
+       SELECT 1 + (i - 1) % :relais,
+              (ARRAY['Amina', 'Jean', 'Olena', 'Moussa', 'Fatima', 'Pierre'])[1 + i % 6],
               'Nom' || i, 1940 + i % 65,
               CASE WHEN i % 4 = 0 THEN NULL ELSE '06' || lpad((i % 100000000)::text, 8, '0') END, i % 4 = 0,
               (ARRAY['fr', 'ar', 'uk', 'en', 'ru'])[1 + i % 5],
@@ -120,18 +122,21 @@ STATEMENTS = [
        FROM generate_series(1, :distributions) AS i,
             LATERAL (SELECT 1 + i % :relais AS r) AS x,
             LATERAL (SELECT id, sku, max_resale_price_cents FROM products
-                     WHERE sku = (ARRAY['REC-INT', 'REC-ECO', 'REC-MOB', 'KIT-CR', 'BAS'])[1 + (i / 7) % 5]) AS p""",
+                     WHERE sku = (ARRAY['REC-INT', 'REC-ECO', 'REC-MOB', 'KIT-CR', 'BAS'])[1 + (i / 7) % 5])
+            AS p""",
     # The relais ledger: one receipt per relais and product covering what it handed out, then
     # each distribution (and its cancellation), so that levels are the ledger's sums.
     """INSERT INTO relais_stock_movements (relais_id, product_id, kind, quantity_delta, occurred_at, reason)
        SELECT relais_id, product_id, 'receipt', sum(quantity) + 20, now() - make_interval(months => :months),
               'stock initial'
        FROM distributions GROUP BY relais_id, product_id""",
-    """INSERT INTO relais_stock_movements (relais_id, product_id, kind, quantity_delta, reference_id, occurred_at)
+    """INSERT INTO relais_stock_movements (relais_id, product_id, kind, quantity_delta, reference_id,
+                                         occurred_at)
        SELECT relais_id, product_id, 'distribution', -quantity, id,
               (distributed_on + time '12:00') AT TIME ZONE 'Europe/Paris'
        FROM distributions""",
-    """INSERT INTO relais_stock_movements (relais_id, product_id, kind, quantity_delta, reference_id, occurred_at)
+    """INSERT INTO relais_stock_movements (relais_id, product_id, kind, quantity_delta, reference_id,
+                                         occurred_at)
        SELECT relais_id, product_id, 'distribution_cancelled', quantity, id, cancelled_at
        FROM distributions WHERE cancelled_at IS NOT NULL""",
     """INSERT INTO relais_stock (relais_id, product_id, on_hand, updated_at)
@@ -159,8 +164,9 @@ STATEMENTS = [
             LATERAL (SELECT 1 + i % :relais AS r,
                             now() - make_interval(days => (i % (:months * 30))::int) AS t) AS x,
             LATERAL (SELECT CASE WHEN i % (:months * 30) > 40 THEN 'closed'
-                                 ELSE (ARRAY['draft', 'submitted', 'allocated', 'awaiting_payment', 'paid',
-                                             'shipped', 'received', 'closed'])[1 + i % 8] END AS status) AS st""",
+                                 ELSE (ARRAY['draft', 'submitted', 'allocated', 'awaiting_payment',
+                                             'paid', 'shipped', 'received', 'closed'])[1 + i % 8]
+                            END AS status) AS st""",
     """UPDATE orders SET submitted_at = CASE WHEN status = 'draft' THEN NULL ELSE submitted_at END,
               allocated_at = CASE WHEN status IN ('draft', 'submitted') THEN NULL ELSE allocated_at END,
               paid_at = CASE WHEN status IN ('draft', 'submitted', 'allocated', 'awaiting_payment') THEN NULL
@@ -168,8 +174,8 @@ STATEMENTS = [
               shipped_at = CASE WHEN status IN ('shipped', 'received', 'closed') THEN shipped_at END,
               received_at = CASE WHEN status IN ('received', 'closed') THEN received_at END,
               closed_at = CASE WHEN status = 'closed' THEN closed_at END""",
-    """INSERT INTO order_lines (relais_id, order_id, product_id, requested, allocated, shipped, received, refused,
-                                unit_price_cents)
+    """INSERT INTO order_lines (relais_id, order_id, product_id, requested, allocated, shipped, received,
+                                refused, unit_price_cents)
        SELECT o.relais_id, o.id, p.id, 10,
               CASE WHEN o.allocated_at IS NULL THEN 0 ELSE 10 END,
               CASE WHEN o.shipped_at IS NULL THEN 0 ELSE 10 END,
