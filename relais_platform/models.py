@@ -24,6 +24,7 @@ from relais_platform.stock.orders.models import (
 from relais_platform.stock.reports.models import StockReport, StockReportLine
 from relais_platform.stock.warehouse.models import (
     NationalStock,
+    RelaisMonthlyDistribution,
     RelaisStock,
     RelaisStockMovement,
     SerialUnit,
@@ -67,7 +68,7 @@ __all__ = [
     "Payment",
     "Product",
     "Relais",
-    "RelaisEventSummary",
+    "RelaisEventSummary", "RelaisMonthlyDistribution",
     "RelaisStock",
     "RelaisStockMovement",
     "ReportExport",

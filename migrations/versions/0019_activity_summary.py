@@ -1,4 +1,4 @@
-"""performance: each relais' first and last event of every kind, kept up to date by triggers
+"""performance: summaries kept up to date by triggers (first and last events, monthly distributions)
 
 Revision ID: 0019_activity_summary
 Revises: 0010_training_cancel_reminders
@@ -9,6 +9,11 @@ and kind. Statement-level triggers with transition tables fold each INSERT or UP
 facts into the summary in the same transaction (one upsert per statement, however many rows),
 so the figures stay exact. `flask --app wsgi training verify-activity` rebuilds them from the
 facts and reports any drift.
+
+`relais_monthly_distributions` holds the units each relais handed out (net of cancellations) per
+product and month of the platform's time zone (Europe/Paris), folded from the relais ledger as
+it is appended to; the dashboards read it instead of the ledger's millions of rows, and
+`flask --app wsgi stock verify` checks it against the ledger.
 """
 
 import sqlalchemy as sa
@@ -55,6 +60,23 @@ END $$;
 """
 
 
+MONTHLY_FUNCTION = """
+CREATE FUNCTION summarise_monthly_distributions() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  INSERT INTO relais_monthly_distributions AS s (relais_id, product_id, month, units)
+  SELECT relais_id, product_id, date_trunc('month', occurred_at AT TIME ZONE 'Europe/Paris')::date,
+         -sum(quantity_delta)
+  FROM new_rows WHERE kind IN ('distribution', 'distribution_cancelled')
+  GROUP BY 1, 2, 3
+  ON CONFLICT (relais_id, product_id, month) DO UPDATE SET units = s.units + excluded.units;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER relais_stock_movements_monthly AFTER INSERT ON relais_stock_movements
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION summarise_monthly_distributions();
+"""
+
+
 def _triggers() -> list[str]:
     statements = []
     for suffix, table, events, kind, relais_column, at_column, condition in SOURCES:
@@ -91,8 +113,34 @@ def upgrade():
     op.execute(FUNCTION)
     for statement in _triggers():
         op.execute(statement)
+    op.create_table(
+        "relais_monthly_distributions",
+        sa.Column("relais_id", sa.BigInteger(), nullable=False),
+        sa.Column("product_id", sa.BigInteger(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("units", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["relais_id"], ["relais.id"],
+                                name=op.f("fk_relais_monthly_distributions_relais_id_relais")),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"],
+                                name=op.f("fk_relais_monthly_distributions_product_id_products")),
+        sa.PrimaryKeyConstraint("relais_id", "product_id", "month", name=op.f("pk_relais_monthly_distributions")),
+    )
+    op.create_index(op.f("ix_relais_monthly_distributions_relais_id"), "relais_monthly_distributions",
+                    ["relais_id"])
+    op.create_index("ix_relais_monthly_distributions_month", "relais_monthly_distributions", ["month"])
+    op.execute(tenant_table_sql("relais_monthly_distributions"))
+    op.execute("CREATE POLICY summary_maintenance ON relais_monthly_distributions TO CURRENT_USER "
+               "USING (true) WITH CHECK (true)")
+    op.execute(f'REVOKE INSERT, UPDATE, DELETE ON relais_monthly_distributions FROM "{role}"')
+    op.execute(MONTHLY_FUNCTION)
     # What happened before this migration, from the facts (the owner sees every relais).
     op.execute("SELECT set_config('app.relais_ids', '*', true)")
+    op.execute(
+        "INSERT INTO relais_monthly_distributions (relais_id, product_id, month, units) "
+        "SELECT relais_id, product_id, date_trunc('month', occurred_at AT TIME ZONE 'Europe/Paris')::date, "
+        "-sum(quantity_delta) FROM relais_stock_movements "
+        "WHERE kind IN ('distribution', 'distribution_cancelled') GROUP BY 1, 2, 3"
+    )
     for _suffix, table, _events, kind, relais_column, at_column, condition in SOURCES:
         op.execute(
             f"INSERT INTO relais_event_summary AS s (relais_id, kind, first_at, last_at) "
@@ -103,6 +151,11 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("DROP TRIGGER IF EXISTS relais_stock_movements_monthly ON relais_stock_movements")
+    op.execute("DROP FUNCTION IF EXISTS summarise_monthly_distributions()")
+    op.drop_index("ix_relais_monthly_distributions_month", table_name="relais_monthly_distributions")
+    op.drop_index(op.f("ix_relais_monthly_distributions_relais_id"), table_name="relais_monthly_distributions")
+    op.drop_table("relais_monthly_distributions")
     for suffix, table, events, _kind, _relais, _at, _condition in SOURCES:
         for event in events:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_summary_{suffix}_{event.lower()} ON {table}")
