@@ -46,6 +46,12 @@ SCALES = {
 # Ids are predictable: relais r (1..R), its admin and worker, its people p with p % R = r - 1.
 STATEMENTS = [
     "SELECT set_config('app.relais_ids', '*', true)",
+    # Ids are computed from one another below: start every sequence afresh (an earlier failed
+    # attempt may have used some values).
+    """SELECT setval(pg_get_serial_sequence(t, 'id'), 1, false)
+       FROM unnest(ARRAY['products', 'users', 'relais', 'beneficiaries', 'distributions',
+                         'accompaniment_sessions', 'orders', 'training_modules',
+                         'training_sessions']) AS t""",
     # The catalogue of the seeds (DOMAIN.md).
     """INSERT INTO products (sku, name, category, dimension, serialized, serial_kind, unit_price_cents,
                              max_resale_price_cents, validity_days, warranty_months, active)
@@ -158,22 +164,19 @@ STATEMENTS = [
     """INSERT INTO orders (relais_id, status, created_by_id, total_cents, payment_route, submitted_at,
                            allocated_at, paid_at, shipped_at, received_at, closed_at, created_at)
        SELECT r, st.status, (SELECT id FROM users WHERE email = 'admin' || r || '@perf.relais-numerique.fr'),
-              5000, 'manual', t, t + interval '2 days', t + interval '4 days', t + interval '6 days',
-              t + interval '9 days', t + interval '30 days', t - interval '1 day'
+              5000, 'manual',
+              CASE WHEN s.step >= 1 THEN t END, CASE WHEN s.step >= 2 THEN t + interval '2 days' END,
+              CASE WHEN s.step >= 4 THEN t + interval '4 days' END,
+              CASE WHEN s.step >= 5 THEN t + interval '6 days' END,
+              CASE WHEN s.step >= 6 THEN t + interval '9 days' END,
+              CASE WHEN s.step >= 7 THEN t + interval '30 days' END, t - interval '1 day'
        FROM generate_series(1, :orders) AS i,
             LATERAL (SELECT 1 + i % :relais AS r,
                             now() - make_interval(days => (i % (:months * 30))::int) AS t) AS x,
-            LATERAL (SELECT CASE WHEN i % (:months * 30) > 40 THEN 'closed'
-                                 ELSE (ARRAY['draft', 'submitted', 'allocated', 'awaiting_payment',
-                                             'paid', 'shipped', 'received', 'closed'])[1 + i % 8]
-                            END AS status) AS st""",
-    """UPDATE orders SET submitted_at = CASE WHEN status = 'draft' THEN NULL ELSE submitted_at END,
-              allocated_at = CASE WHEN status IN ('draft', 'submitted') THEN NULL ELSE allocated_at END,
-              paid_at = CASE WHEN status IN ('draft', 'submitted', 'allocated', 'awaiting_payment') THEN NULL
-                        ELSE paid_at END,
-              shipped_at = CASE WHEN status IN ('shipped', 'received', 'closed') THEN shipped_at END,
-              received_at = CASE WHEN status IN ('received', 'closed') THEN received_at END,
-              closed_at = CASE WHEN status = 'closed' THEN closed_at END""",
+            -- Orders older than 40 days are closed; the recent ones stand at every step.
+            LATERAL (SELECT CASE WHEN i % (:months * 30) > 40 THEN 7 ELSE i % 8 END AS step) AS s,
+            LATERAL (SELECT (ARRAY['draft', 'submitted', 'allocated', 'awaiting_payment', 'paid',
+                                   'shipped', 'received', 'closed'])[1 + s.step] AS status) AS st""",
     """INSERT INTO order_lines (relais_id, order_id, product_id, requested, allocated, shipped, received,
                                 refused, unit_price_cents)
        SELECT o.relais_id, o.id, p.id, 10,
@@ -199,8 +202,6 @@ STATEMENTS = [
               now() - make_interval(mins => (i % (:months * 30 * 24 * 60))::int), 'jeu de données national'
        FROM generate_series(1, :ledger) AS i
        JOIN products p ON p.id = 1 + (i / 3) % (SELECT count(*) FROM products)""",
-    """INSERT INTO national_stock (product_id, on_hand, reserved, updated_at)
-       SELECT product_id, sum(on_hand_delta), 0, now() FROM stock_movements GROUP BY product_id""",
     # Serial units: most handed out at relais, some in national stock (ICCIDs and IMEIs).
     """INSERT INTO serial_units (product_id, serial, status, relais_id, received_at, warranty_ends_on)
        SELECT p.id, CASE WHEN p.sku = 'SIM' THEN '8933' || lpad(i::text, 15, '0')
@@ -211,6 +212,18 @@ STATEMENTS = [
               CASE WHEN p.sku <> 'SIM' AND i % 10 >= 4 THEN current_date + (i % 700)::int END
        FROM generate_series(1, :serial_units) AS i
        JOIN products p ON p.sku = (ARRAY['SIM', 'SIM', 'PHO', 'LAP', 'TAB'])[1 + i % 5]""",
+    # A serialized product's national level is the units the warehouse holds: an adjustment
+    # brings its ledger there, then every level is its ledger's sum (`stock verify` agrees).
+    """INSERT INTO stock_movements (product_id, kind, on_hand_delta, reserved_delta, occurred_at, reason)
+       SELECT p.id, 'adjustment', coalesce(u.units, 0) - coalesce(l.units, 0), 0, now(), 'inventaire'
+       FROM products p
+       LEFT JOIN (SELECT product_id, count(*) AS units FROM serial_units
+                  WHERE status IN ('in_stock', 'reserved') GROUP BY product_id) AS u ON u.product_id = p.id
+       LEFT JOIN (SELECT product_id, sum(on_hand_delta) AS units FROM stock_movements
+                  GROUP BY product_id) AS l ON l.product_id = p.id
+       WHERE p.serialized""",
+    """INSERT INTO national_stock (product_id, on_hand, reserved, updated_at)
+       SELECT product_id, sum(on_hand_delta), 0, now() FROM stock_movements GROUP BY product_id""",
     # Monthly stock reports: most relais reported most past months.
     """INSERT INTO stock_reports (relais_id, period, submitted_at, created_at)
        SELECT r, m, m + interval '1 month 3 days', m + interval '1 month 3 days'
