@@ -147,4 +147,5 @@ def test_the_monthly_distribution_summary_follows_the_ledger(app, owner_engine, 
     assert _run(app).exit_code == 0
     _as_owner(owner_engine, "UPDATE relais_monthly_distributions SET units = units + 1")
     result = _run(app)
-    assert result.exit_code != 0 and "RECH-VERIFY" in result.output and "distributions du mois" in result.output
+    assert result.exit_code != 0
+    assert "RECH-VERIFY" in result.output and "distributions du mois" in result.output
