@@ -48,6 +48,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.beneficiaries.models import AccompanimentSession, Participation
 from relais_platform.domain import Forbidden
 from relais_platform.extensions import db
+from relais_platform.replica import on_replica
 from relais_platform.reporting.dashboards import forecast
 from relais_platform.stock.catalogue.models import DEVICE_CATEGORIES, Category, Product
 from relais_platform.stock.distributions.models import Distribution
@@ -307,6 +308,7 @@ def _open_scope(actor: User, reason: str, role: Role) -> list[int] | None:
     return open_follow_scope(actor, reason=reason)
 
 
+@on_replica
 def national_dashboard(actor: User) -> NationalDashboard:
     _open_scope(actor, "tableau de bord national", Role.NATIONAL)
     current_month = local_today().replace(day=1)
@@ -521,6 +523,7 @@ class RelaisDashboard:
     cover_target_days: int = field(default_factory=forecast.cover_target_days)
 
 
+@on_replica
 def relais_dashboard(actor: User) -> RelaisDashboard:
     """The signed-in relais' own figures (its bound scope; no network access)."""
     relais_id = current_scope(db.session).relais_id
@@ -616,6 +619,7 @@ class CoachDashboard:
     cover_target_days: int = field(default_factory=forecast.cover_target_days)
 
 
+@on_replica
 def coach_dashboard(actor: User) -> CoachDashboard:
     """The coach's portfolio only: activity, training and milestone progress, stock cover."""
     ids = _open_scope(actor, "tableau de bord du coach", Role.COACH) or []
