@@ -39,7 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None, config_class: type = Con
 
 
 def _init_extensions(app: Flask) -> None:
-    from relais_platform import i18n, jobs, navigation
+    from relais_platform import i18n, jobs, navigation, replica
     from relais_platform.accounts import auth
 
     db.init_app(app)
@@ -52,6 +52,7 @@ def _init_extensions(app: Flask) -> None:
     app.session_interface = auth.BearerStatelessSessionInterface()
     rest_api.init_app(app)
     jobs.init_app(app)
+    replica.init_app(app)
     i18n.init_app(app)
     navigation.init_app(app)
 

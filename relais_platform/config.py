@@ -44,6 +44,10 @@ class Config:
     APP_DB_PASSWORD = os.environ.get("APP_DB_PASSWORD") or None
     APP_DATABASE_URL = os.environ.get("APP_DATABASE_URL", "")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A streaming replica the reports read from (docs/operations.md, scaling out); unset: none.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    # How long a report waits for the replica to replay the primary's last commit.
+    REPLICA_WAIT_SECONDS = float(os.environ.get("REPLICA_WAIT_SECONDS", "0.5"))
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

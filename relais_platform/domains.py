@@ -32,6 +32,7 @@ DOMAINS: tuple[str, ...] = (
     "relais_platform.beneficiaries",
     "relais_platform.reporting",
     "relais_platform.imports",
+    "relais_platform.perf",
 )
 
 

@@ -14,6 +14,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from relais_platform.replica import RoutingSession
+
 # Stable constraint names, so that Alembic migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,7 +40,8 @@ def _unit_of_work_scope() -> int:
     return id(ctx)
 
 
-db = SQLAlchemy(model_class=Base, session_options={"scopefunc": _unit_of_work_scope})
+db = SQLAlchemy(model_class=Base,
+                session_options={"scopefunc": _unit_of_work_scope, "class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

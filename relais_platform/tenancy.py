@@ -33,6 +33,8 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
+from relais_platform.replica import current_engine as current_replica
+
 SCOPE_KEY = "tenant_scope"
 
 
@@ -96,15 +98,18 @@ def current_scope(session: Session | scoped_session[Any]) -> TenantScope:
     return session.info.get(SCOPE_KEY, UNBOUND)
 
 
+_SETTINGS = text(
+    "SELECT set_config('app.relais_id', :relais_id, true), set_config('app.relais_ids', :relais_ids, true)"
+)
+
+
 def _apply_settings(session: Session | scoped_session[Any], scope: TenantScope) -> None:
     values = scope.settings()
-    session.execute(
-        text(
-            "SELECT set_config('app.relais_id', :relais_id, true),"
-            " set_config('app.relais_ids', :relais_ids, true)"
-        ),
-        values,
-    )
+    session.execute(_SETTINGS, values)
+    replica = current_replica()
+    if replica is not None:
+        # A report reading from the replica: its transaction there gets the new scope too.
+        session.connection(bind_arguments={"bind": replica}).execute(_SETTINGS, values)
 
 
 def set_scope(session: Session | scoped_session[Any], scope: TenantScope) -> None:
@@ -203,13 +208,7 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
 def _set_transaction_settings(session: Session, transaction: Any, connection: Any) -> None:
     scope = current_scope(session)
     if scope != UNBOUND:
-        connection.execute(
-            text(
-                "SELECT set_config('app.relais_id', :relais_id, true),"
-                " set_config('app.relais_ids', :relais_ids, true)"
-            ),
-            scope.settings(),
-        )
+        connection.execute(_SETTINGS, scope.settings())
 
 
 @event.listens_for(Session, "before_flush")

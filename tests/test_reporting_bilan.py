@@ -159,17 +159,23 @@ def test_the_function_sees_nothing_without_a_scope(app, world):
 def test_bilan_runs_a_bounded_number_of_queries(app, client, world):
     from sqlalchemy import event
 
+    from relais_platform.replica import replica_engine
+
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
+        # The primary and, when configured, the replica the reports read from.
+        engines = [db.engine, *filter(None, [replica_engine(app)])]
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", count)
         try:
             bilan(client, world.national, year=world.y)
         finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", count)
     bilan_queries = [s for s in statements if "bilan_personal_counts" in s or "GROUP BY" in s]
     assert len(bilan_queries) == 4
     assert len(statements) < 20

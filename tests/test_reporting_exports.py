@@ -10,9 +10,10 @@ import pytest
 from flask import Flask
 from openpyxl import load_workbook
 from rq import SimpleWorker
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from relais_platform import jobs
+from relais_platform.accounts.models import Role, User
 from relais_platform.domains import periodic_jobs
 from relais_platform.extensions import db
 from relais_platform.orm import utcnow
@@ -33,7 +34,7 @@ def run_worker(app: Flask) -> None:
 
 
 def export(app, client, headers, fmt, **params):
-    response = client.get(URL, query_string={"format": fmt, **params}, headers=headers)
+    response = client.post(URL, query_string={"format": fmt, **params}, headers=headers)
     assert response.status_code == 202, response.get_json()
     status_url = response.headers["Location"]
     assert response.get_json()["status"] == "queued" and response.get_json()["progress"] == 0
@@ -192,3 +193,17 @@ def test_old_exports_are_purged(app, client, world, owner_engine):
 
 def test_purge_is_a_periodic_job():
     assert any(p.func == "relais_platform.reporting.exports.purge_old_exports" for p in periodic_jobs())
+
+
+def test_a_link_cannot_start_an_export(app, world):
+    """A browser following or prefetching a link sends its cookie: GET starts nothing then."""
+    national = db.session.scalar(select(User).where(User.role == Role.NATIONAL))
+    browser = app.test_client(user=national)
+    response = browser.get(URL, query_string={"format": "csv", "year": world.y})
+    assert response.status_code == 405
+    assert jobs.queue("reports").count == 0
+
+
+def test_an_api_client_may_still_start_one_with_get(client, world):
+    response = client.get(URL, query_string={"format": "csv", "year": world.y}, headers=world.national)
+    assert response.status_code == 202 and response.headers["Location"]

@@ -125,3 +125,27 @@ def test_the_real_command_line_finds_an_injected_drift(app, owner_engine, stocke
     assert drifted.returncode == 1, drifted.stdout + drifted.stderr
     line = next(line for line in drifted.stdout.splitlines() if "SIM-VERIFY" in line)
     assert line.split()[-4:] == ["reserved", "4", "0", "+4"]
+
+
+def test_the_monthly_distribution_summary_follows_the_ledger(app, owner_engine, stocked):
+    """Each distribution and its cancellation reach the dashboards' monthly summary in the same
+    transaction; a summary that drifted from the ledger is reported."""
+    from tests.factories import make_distribution
+
+    with app.app_context():
+        make_distribution(stocked["relais_id"], "RECH-VERIFY", quantity=3)
+        cancelled = make_distribution(stocked["relais_id"], "RECH-VERIFY", quantity=2)
+        from relais_platform.stock.distributions import services as distributions
+        from relais_platform.tenancy import TenantScope, tenant_session
+
+        with tenant_session(db.session, TenantScope(relais_id=stocked["relais_id"])):
+            distributions.cancel(cancelled, "saisie en double")
+            db.session.commit()
+    with owner_engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.relais_ids', '*', true)"))
+        assert conn.scalar(text("SELECT sum(units) FROM relais_monthly_distributions")) == 3
+    assert _run(app).exit_code == 0
+    _as_owner(owner_engine, "UPDATE relais_monthly_distributions SET units = units + 1")
+    result = _run(app)
+    assert result.exit_code != 0
+    assert "RECH-VERIFY" in result.output and "distributions du mois" in result.output

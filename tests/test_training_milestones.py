@@ -121,3 +121,31 @@ def test_no_report_is_expected_before_joining_or_without_stock(app, w):
         db.session.get(Relais, w.relais_a).dimensions = ["accompagnement"]
         db.session.commit()
     assert "report_overdue" not in _alerts_at(app, w.relais_a, datetime(2026, 2, 15, 9, tzinfo=UTC))
+
+
+def test_the_activity_summary_follows_the_facts_and_verify_finds_any_drift(app, w, owner_engine):
+    """Triggers keep each relais' first and last events as the facts are written; the verify
+    command recomputes them from the facts."""
+    from sqlalchemy import text
+
+    from relais_platform.training.milestones import verify_activity
+
+    _report(app, w.relais_a, date(2026, 1, 1))
+    with app.app_context():
+        person = make_beneficiary(w.relais_a, last_name="Durand")
+        make_accompaniment(w.relais_a, [person], anonymous_count=1)
+        make_accompaniment(w.relais_b, [], anonymous_count=3)
+    login_as(app, w.coach).get("/coaching/")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["training", "verify-activity"])
+    assert result.exit_code == 0, result.output
+    with app.test_request_context():
+        network_access(None, reason="test")
+        assert verify_activity() == []
+        db.session.rollback()
+    with owner_engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.relais_ids', '*', true)"))
+        conn.execute(text("UPDATE relais_event_summary SET first_at = first_at - interval '1 day' "
+                          "WHERE relais_id = :r AND kind = 'accompaniment'"), {"r": w.relais_a})
+    result = runner.invoke(args=["training", "verify-activity"])
+    assert result.exit_code == 1 and f"relais {w.relais_a} accompaniment" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app, g, request
 from flask_login import current_user
@@ -53,18 +54,35 @@ class PaginationArgs(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+# Counting stops here: past it, lists say "more than COUNT_CAP" instead of scanning every row
+# (docs/architecture.md, API conventions).
+COUNT_CAP = 10_000
+
+
 def paginate(stmt: Select, page: int, per_page: int) -> tuple[list[Any], int]:
-    """One page of `stmt` and the total count (two queries, whatever the table size)."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    """One page of `stmt` and its row count, exact up to COUNT_CAP (COUNT_CAP + 1 beyond):
+    two queries, neither of which reads more than COUNT_CAP + 1 rows to count."""
+    counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted))
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return items, total or 0
 
 
-def pagination_headers(total: int, page: int, per_page: int) -> dict[str, str]:
+def pagination_headers(total: int, page: int, per_page: int, *,
+                       next_after_id: int | None = None) -> dict[str, str]:
+    """X-Total-Count and X-Pagination (`exact` is false once the count reached COUNT_CAP);
+    a keyset list also gives the cursor of its next page, in X-Pagination and a Link header."""
     last = max(1, -(-total // per_page))
-    return {
+    exact = "true" if total <= COUNT_CAP else "false"
+    cursor = f', "next_after_id": {next_after_id}' if next_after_id is not None else ""
+    headers = {
         "X-Total-Count": str(total),
         "X-Pagination": (
-            f'{{"total": {total}, "page": {page}, "per_page": {per_page}, "last_page": {last}}}'
+            f'{{"total": {total}, "exact": {exact}, "page": {page}, "per_page": {per_page}, '
+            f'"last_page": {last}{cursor}}}'
         ),
     }
+    if next_after_id is not None:
+        query = urlencode({**request.args.to_dict(), "after_id": next_after_id, "page": 1})
+        headers["Link"] = f'<{request.path}?{query}>; rel="next"'
+    return headers

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, url_for
+from flask import Response, g, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, pagination_headers
@@ -32,6 +33,7 @@ from relais_platform.reporting.schemas import (
     ExportStatusSchema,
 )
 from relais_platform.tabular.http import exportable
+from relais_platform.tenants.schemas import error_responses
 
 blp = Blueprint("reporting_api", __name__, description="Bilan annuel, événements et gouvernance")
 
@@ -104,11 +106,27 @@ class AnnualExport(MethodView):
     @blp.arguments(ExportArgs, location="query")
     @blp.response(202, ExportStatusSchema, headers={"Location": {"schema": {"type": "string"},
                                                                "description": "Statut de l'export"}})
-    def get(self, args: dict[str, Any]):
+    def post(self, args: dict[str, Any]):
         """Lancer un export du bilan (format=pdf, xlsx ou csv) : 202, puis suivre Location."""
-        export = exports.request_export(current_user, args["year"], args["format"], _filters(args))
-        location = url_for("reporting_api.ExportItem", export_id=export.id)
-        return exports.status_payload(export), {"Location": location}
+        return _start_export(args)
+
+    @api_access()
+    @blp.arguments(ExportArgs, location="query")
+    @blp.response(202, ExportStatusSchema, headers={"Location": {"schema": {"type": "string"},
+                                                               "description": "Statut de l'export"}})
+    @error_responses(blp, 405)
+    def get(self, args: dict[str, Any]):
+        """Ancienne forme (jeton Bearer uniquement) : préférez POST, qu'un lien ne peut pas déclencher."""
+        if g.get("api_token") is None:
+            # A browser following or prefetching a link carries the cookie, never a Bearer token.
+            abort(405, message=_("Un export se lance avec POST."))
+        return _start_export(args)
+
+
+def _start_export(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    export = exports.request_export(current_user, args["year"], args["format"], _filters(args))
+    location = url_for("reporting_api.ExportItem", export_id=export.id)
+    return exports.status_payload(export), {"Location": location}
 
 
 @blp.route("/reports/exports/<int:export_id>")

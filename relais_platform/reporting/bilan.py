@@ -42,6 +42,7 @@ from relais_platform.audit.services import network_access
 from relais_platform.beneficiaries.models import AccompanimentSession
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.replica import on_replica
 from relais_platform.reporting.models import EventKind, ReportingEvent
 from relais_platform.stock.scope import local_today
 from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStockMovement
@@ -204,7 +205,8 @@ def _empty_year() -> dict[str, Any]:
 
 def _personal_counts(scope: BilanScope, first: int, last: int, years: dict[int, dict[str, Any]]) -> None:
     rows = db.session.execute(
-        text("SELECT metric, year, label, value FROM bilan_personal_counts(:ids, :first, :last, :zone)"),
+        text("SELECT metric, year, label, value FROM bilan_personal_counts(:ids, :first, :last, :zone)")
+        .execution_options(replica=True),
         {"ids": None if scope.relais_ids is None else list(scope.relais_ids), "first": first,
          "last": last, "zone": _zone_name()},
     )
@@ -289,6 +291,7 @@ def _active(scope: BilanScope, first: int, last: int, years: dict[int, dict[str,
         years[y]["relais_active"] = count
 
 
+@on_replica
 def annual_bilan(scope: BilanScope, year: int) -> dict[str, Any]:
     """The bilan of `year` in `scope` (already resolved and opened), previous year beside it."""
     first, last = year - 1, year

@@ -1,12 +1,15 @@
-"""Onboarding milestones and last activity, computed from what happened (no bookkeeping).
+"""Onboarding milestones and last activity of the relais.
 
-Both read *event sources*: a function that, given the relais ids as SQL, returns a SELECT of
-`(relais_id, at)` rows. A milestone is done at its source's earliest event; the last
-activity of a relais is the latest event of any activity source. Everything is one
-`UNION ALL` query for any number of relais.
+Both rest on *event sources*: a kind of event (a sign-in, a distribution...) and a function
+that, given the relais ids as SQL, returns the facts as a SELECT of `(relais_id, at)` rows. A
+milestone is done at its source's earliest event; the last activity of a relais is the latest
+event of any activity source. Pages read each relais' first and last event of every kind from
+`relais_event_summary`, which triggers keep up to date as the facts are written (migration
+0019); `verify_activity` recomputes it from the facts with the sources' queries and reports any
+drift (`flask --app wsgi training verify-activity`).
 
-Further sources are added with `register_milestone(code, label, events)` and
-`register_activity(code, events)`.
+Further sources are added with `register_milestone(code, label, kind, events)` and
+`register_activity(code, kind, events)`, plus a trigger for the kind in a migration.
 
 Milestones: `terms_accepted` (relais.terms_accepted_at), `first_staff_trained` (training
 records), `first_order_submitted` (orders.submitted_at), `first_goods_received`
@@ -33,7 +36,7 @@ from relais_platform.stock.orders.models import Order
 from relais_platform.stock.reports.models import StockReport
 from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStockMovement
 from relais_platform.tenants.models import Relais
-from relais_platform.training.models import Enrolment, TrainingRecord
+from relais_platform.training.models import Enrolment, RelaisEventSummary, TrainingRecord
 
 EventQuery = Callable[[Select], Select]
 
@@ -42,6 +45,7 @@ EventQuery = Callable[[Select], Select]
 class EventSource:
     code: str
     label: Any  # lazy string
+    kind: str  # its kind in relais_event_summary
     events: EventQuery
 
 
@@ -49,13 +53,13 @@ MILESTONES: dict[str, EventSource] = {}
 ACTIVITY: dict[str, EventSource] = {}
 
 
-def register_milestone(code: str, label: Any, events: EventQuery) -> None:
+def register_milestone(code: str, label: Any, kind: str, events: EventQuery) -> None:
     """Add (or replace) a milestone; milestones show in registration order."""
-    MILESTONES[code] = EventSource(code, label, events)
+    MILESTONES[code] = EventSource(code, label, kind, events)
 
 
-def register_activity(code: str, events: EventQuery) -> None:
-    ACTIVITY[code] = EventSource(code, code, events)
+def register_activity(code: str, kind: str, events: EventQuery) -> None:
+    ACTIVITY[code] = EventSource(code, code, kind, events)
 
 
 def _terms(ids: Select) -> Select:
@@ -111,35 +115,45 @@ def _enrolments(ids: Select) -> Select:
     return select(Enrolment.relais_id, Enrolment.created_at).where(Enrolment.relais_id.in_(ids))
 
 
-register_milestone("terms_accepted", _l("Charte et conditions acceptées"), _terms)
-register_milestone("first_staff_trained", _l("Premier membre de l'équipe formé"), _trained)
-register_milestone("first_order_submitted", _l("Première commande passée"), _order_submitted)
-register_milestone("first_goods_received", _l("Premières marchandises reçues"), _goods_received)
-register_milestone("first_distribution", _l("Première distribution"), _distribution)
-register_milestone("first_monthly_report", _l("Premier état de stock mensuel"), _monthly_report)
-register_milestone("first_accompaniment", _l("Premier accompagnement consigné"), _accompaniment)
+register_milestone("terms_accepted", _l("Charte et conditions acceptées"), "terms_accepted", _terms)
+register_milestone("first_staff_trained", _l("Premier membre de l'équipe formé"), "staff_trained", _trained)
+register_milestone("first_order_submitted", _l("Première commande passée"), "order_submitted",
+                   _order_submitted)
+register_milestone("first_goods_received", _l("Premières marchandises reçues"), "goods_received",
+                   _goods_received)
+register_milestone("first_distribution", _l("Première distribution"), "distribution", _distribution)
+register_milestone("first_monthly_report", _l("Premier état de stock mensuel"), "monthly_report",
+                   _monthly_report)
+register_milestone("first_accompaniment", _l("Premier accompagnement consigné"), "accompaniment",
+                   _accompaniment)
 
-register_activity("terms_accepted", _terms)
-register_activity("staff_trained", _trained)
-register_activity("orders", _orders_created)
-register_activity("orders_submitted", _order_submitted)
-register_activity("goods_received", _goods_received)
-register_activity("stock_movements", _stock_movements)
-register_activity("staff_logins", _staff_logins)
-register_activity("training_enrolments", _enrolments)
-register_activity("monthly_reports", _monthly_report)
-register_activity("accompaniment", _accompaniment)
+register_activity("terms_accepted", "terms_accepted", _terms)
+register_activity("staff_trained", "staff_trained", _trained)
+register_activity("orders", "order_created", _orders_created)
+register_activity("orders_submitted", "order_submitted", _order_submitted)
+register_activity("goods_received", "goods_received", _goods_received)
+register_activity("stock_movements", "stock_movement", _stock_movements)
+register_activity("staff_logins", "staff_login", _staff_logins)
+register_activity("training_enrolments", "training_enrolment", _enrolments)
+register_activity("monthly_reports", "monthly_report", _monthly_report)
+register_activity("accompaniment", "accompaniment", _accompaniment)
 
 
-def _aggregated(sources: dict[str, EventSource], ids: Select, aggregate: Callable) -> CompoundSelect:
+def _sources() -> dict[str, EventSource]:
+    """One source per kind of event (milestones and activity share some)."""
+    return {source.kind: source for source in [*MILESTONES.values(), *ACTIVITY.values()]}
+
+
+def _from_facts(ids: Select) -> CompoundSelect:
+    """(kind, relais_id, first, last) of every kind, computed from the facts."""
     parts = []
-    for source in sources.values():
+    for source in _sources().values():
         events = source.events(ids).subquery()
         relais_col, at_col = list(events.c)
         parts.append(
-            select(literal(source.code).label("code"), relais_col.label("relais_id"),
-                   aggregate(at_col).label("at"))
-            .group_by(relais_col)
+            select(literal(source.kind).label("kind"), relais_col.label("relais_id"),
+                   func.min(at_col).label("first_at"), func.max(at_col).label("last_at"))
+            .where(at_col.is_not(None)).group_by(relais_col)
         )
     return union_all(*parts)
 
@@ -147,22 +161,42 @@ def _aggregated(sources: dict[str, EventSource], ids: Select, aggregate: Callabl
 def milestone_dates(ids: Select) -> dict[int, dict[str, datetime]]:
     """{relais_id: {milestone code: done_at}} for the milestones reached (one query)."""
     result: dict[int, dict[str, datetime]] = {}
-    if not MILESTONES:
+    codes = {source.kind: code for code, source in MILESTONES.items()}
+    if not codes:
         return result
-    for code, relais_id, at in db.session.execute(_aggregated(MILESTONES, ids, func.min)):
-        result.setdefault(relais_id, {})[code] = at
+    s = RelaisEventSummary
+    rows = db.session.execute(
+        select(s.kind, s.relais_id, s.first_at).where(s.relais_id.in_(ids), s.kind.in_(list(codes))))
+    for kind, relais_id, at in rows:
+        result.setdefault(relais_id, {})[codes[kind]] = at
     return result
 
 
-def activity_events(ids: Select) -> CompoundSelect:
-    """Every activity source's latest event per relais, as rows (code, relais_id, at)."""
-    return _aggregated(ACTIVITY, ids, func.max)
-
-
-def last_activity_query(ids: Select) -> Select:
-    events = activity_events(ids).subquery()
-    return select(events.c.relais_id, func.max(events.c.at).label("at")).group_by(events.c.relais_id)
-
-
 def last_activity(ids: Select) -> dict[int, datetime]:
-    return {relais_id: at for relais_id, at in db.session.execute(last_activity_query(ids))}
+    """Each relais' latest event of any activity source (one query)."""
+    s = RelaisEventSummary
+    kinds = sorted({source.kind for source in ACTIVITY.values()})
+    rows = db.session.execute(
+        select(s.relais_id, func.max(s.last_at)).where(s.relais_id.in_(ids), s.kind.in_(kinds))
+        .group_by(s.relais_id))
+    return {relais_id: at for relais_id, at in rows}
+
+
+@dataclass(frozen=True)
+class Drift:
+    relais_id: int
+    kind: str
+    summary: tuple[datetime, datetime] | None
+    facts: tuple[datetime, datetime] | None
+
+
+def verify_activity() -> list[Drift]:
+    """Every (relais, kind) whose summary row differs from what the facts say (national scope)."""
+    ids = select(Relais.id)
+    facts = {(r.relais_id, r.kind): (r.first_at, r.last_at) for r in db.session.execute(_from_facts(ids))}
+    s = RelaisEventSummary
+    summary = {(r.relais_id, r.kind): (r.first_at, r.last_at)
+               for r in db.session.execute(select(s.relais_id, s.kind, s.first_at, s.last_at))}
+    return [Drift(relais_id, kind, summary.get((relais_id, kind)), facts.get((relais_id, kind)))
+            for relais_id, kind in sorted(facts.keys() | summary.keys())
+            if summary.get((relais_id, kind)) != facts.get((relais_id, kind))]

@@ -266,3 +266,16 @@ class CustomMilestone(TenantScoped, CreatedAt, Model):
     due_date: Mapped[date | None] = mapped_column(Date, info={"window": EVENT_WINDOW})
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+
+
+class RelaisEventSummary(TenantScoped, Model):
+    """A relais' first and last event of one kind (a sign-in, a distribution, an order...),
+    written by triggers on the facts in the same transaction (migration 0019): milestones and
+    last activity read one row per relais and kind instead of millions of facts."""
+
+    __tablename__ = "relais_event_summary"
+
+    relais_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("relais.id"), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

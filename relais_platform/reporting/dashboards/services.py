@@ -26,8 +26,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    BigInteger,
     Date,
     Float,
+    Select,
     and_,
     case,
     cast,
@@ -46,6 +48,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.beneficiaries.models import AccompanimentSession, Beneficiary, Participation, Referrer
 from relais_platform.domain import Forbidden
 from relais_platform.extensions import db
+from relais_platform.replica import on_replica
 from relais_platform.reporting.dashboards import forecast
 from relais_platform.stock.catalogue.models import DEVICE_CATEGORIES, Category, Product
 from relais_platform.stock.distributions.models import Distribution
@@ -54,12 +57,7 @@ from relais_platform.stock.orders.models import Order, OrderEvent, OrderLine, Or
 from relais_platform.stock.reports import services as reports
 from relais_platform.stock.reports.models import StockReport
 from relais_platform.stock.scope import local_today
-from relais_platform.stock.warehouse.models import (
-    NationalStock,
-    RelaisMovementKind,
-    RelaisStock,
-    RelaisStockMovement,
-)
+from relais_platform.stock.warehouse.models import NationalStock, RelaisMonthlyDistribution, RelaisStock
 from relais_platform.tenancy import current_scope
 from relais_platform.tenants.geography import region_of
 from relais_platform.tenants.models import Relais, RelaisStatus
@@ -74,7 +72,6 @@ LEAD_TIME_MONTHS = 12  # orders submitted since the start of the month a year ag
 LATE_HISTORY_MONTHS = 6
 LATE_ROWS = 50
 
-DISTRIBUTED = (RelaisMovementKind.DISTRIBUTION, RelaisMovementKind.DISTRIBUTION_CANCELLED)
 # Open orders and what each status still brings to the relais (see forecast's "on order").
 S = OrderStatus
 OPEN_STATUSES = (S.DRAFT, S.SUBMITTED, S.ALLOCATED, S.AWAITING_PAYMENT, S.PAID, S.SHIPPED)
@@ -126,9 +123,18 @@ def _date_month(column: Any) -> ColumnElement[date]:
     return cast(func.date_trunc(_MONTH, column), Date)
 
 
-def _net_distributed() -> ColumnElement[int]:
-    """Units distributed, net of cancellations, from ledger movements (deltas are negative)."""
-    return -func.coalesce(func.sum(RelaisStockMovement.quantity_delta), 0)
+def _distributed(*columns: Any, first: date | None = None, before: date | None = None) -> Select:
+    """Units distributed (net of cancellations) per `columns`, over the months from `first` to
+    before `before`, read from the monthly summary the ledger's trigger keeps (one row per
+    relais, product and month instead of every movement)."""
+    m = RelaisMonthlyDistribution
+    units = cast(func.coalesce(func.sum(m.units), 0), BigInteger)  # a sum of bigint is numeric
+    stmt = select(*columns, units.label("units")).group_by(*columns)
+    if first is not None:
+        stmt = stmt.where(m.month >= first)
+    if before is not None:
+        stmt = stmt.where(m.month < before)
+    return stmt
 
 
 # --- figures shared by the dashboards -----------------------------------------------------
@@ -156,15 +162,10 @@ class CoverRow:
 
 def distributions_by_month(months: list[date], relais_ids: list[int] | None = None) -> MonthlySeries:
     """Units distributed per month and category group, from the ledger (one query)."""
-    m = RelaisStockMovement
-    month = _local_month(m.occurred_at)
-    stmt = (
-        select(month, Product.category, _net_distributed())
-        .join(Product, Product.id == m.product_id)
-        .where(m.kind.in_(DISTRIBUTED), m.occurred_at >= month_start(months[0]),
-               m.occurred_at < month_start(months[-1] + relativedelta(months=1)))
-        .group_by(month, Product.category)
-    )
+    m = RelaisMonthlyDistribution
+    stmt = (_distributed(m.month, Product.category, first=months[0],
+                         before=months[-1] + relativedelta(months=1))
+            .join(Product, Product.id == m.product_id))
     if relais_ids is not None:
         stmt = stmt.where(m.relais_id.in_(relais_ids))
     index = {value: i for i, value in enumerate(months)}
@@ -183,13 +184,8 @@ def cover_rows(current_month: date, *, urgent_first: bool, limit: int | None = N
     relais holds, uses or has on order, by relais and SKU.
     """
     start, end = forecast.window(current_month)
-    m = RelaisStockMovement
-    demand = (
-        select(m.relais_id, m.product_id, _net_distributed().label("units"))
-        .where(m.kind.in_(DISTRIBUTED), m.occurred_at >= month_start(start), m.occurred_at < month_start(end))
-        .group_by(m.relais_id, m.product_id)
-        .subquery()
-    )
+    m = RelaisMonthlyDistribution
+    demand = _distributed(m.relais_id, m.product_id, first=start, before=end).subquery()
     still_to_come = case(
         (Order.status == S.SUBMITTED, OrderLine.requested),
         (Order.status == S.SHIPPED, OrderLine.shipped - OrderLine.received - OrderLine.refused),
@@ -312,6 +308,7 @@ def _open_scope(actor: User, reason: str, role: Role) -> list[int] | None:
     return open_follow_scope(actor, reason=reason)
 
 
+@on_replica
 def national_dashboard(actor: User) -> NationalDashboard:
     _open_scope(actor, "tableau de bord national", Role.NATIONAL)
     current_month = local_today().replace(day=1)
@@ -337,7 +334,7 @@ def national_dashboard(actor: User) -> NationalDashboard:
 def stock_by_product(current_month: date) -> list[ProductStock]:
     """National available and reserved, in transit, at relais, per product (one query)."""
     start, end = forecast.window(current_month)
-    m = RelaisStockMovement
+    m = RelaisMonthlyDistribution
     at_relais = (select(RelaisStock.product_id, func.sum(RelaisStock.on_hand).label("units"))
                  .group_by(RelaisStock.product_id).subquery())
     in_transit = (
@@ -347,10 +344,7 @@ def stock_by_product(current_month: date) -> list[ProductStock]:
         .where(Order.status == S.SHIPPED)
         .group_by(OrderLine.product_id).subquery()
     )
-    demand = (select(m.product_id, _net_distributed().label("units"))
-              .where(m.kind.in_(DISTRIBUTED), m.occurred_at >= month_start(start),
-                     m.occurred_at < month_start(end))
-              .group_by(m.product_id).subquery())
+    demand = _distributed(m.product_id, first=start, before=end).subquery()
     on_hand = func.coalesce(NationalStock.on_hand, 0)
     reserved = func.coalesce(NationalStock.reserved, 0)
     transit = func.coalesce(in_transit.c.units, 0)
@@ -447,13 +441,11 @@ def lead_times(since: datetime) -> list[LeadTime]:
 def by_departement(current_month: date) -> list[TerritoryRow]:
     """Per département: active relais, stock held, distributions and accompaniment (12 months)."""
     since = current_month - relativedelta(months=LOCAL_MONTHS - 1)
-    m = RelaisStockMovement
+    m = RelaisMonthlyDistribution
     s = AccompanimentSession
     stock = (select(RelaisStock.relais_id, func.sum(RelaisStock.on_hand).label("units"))
              .group_by(RelaisStock.relais_id).subquery())
-    distributed = (select(m.relais_id, _net_distributed().label("units"))
-                   .where(m.kind.in_(DISTRIBUTED), m.occurred_at >= month_start(since))
-                   .group_by(m.relais_id).subquery())
+    distributed = _distributed(m.relais_id, first=since).subquery()
     sessions = (select(s.relais_id, func.count(s.id).label("sessions"),
                        func.sum(s.duration_minutes).label("minutes"))
                 .where(s.deleted_at.is_(None), s.held_on >= since).group_by(s.relais_id).subquery())
@@ -532,6 +524,7 @@ class RelaisDashboard:
     cover_target_days: int = field(default_factory=forecast.cover_target_days)
 
 
+@on_replica
 def relais_dashboard(actor: User) -> RelaisDashboard:
     """The signed-in relais' own figures (its bound scope; no network access)."""
     relais_id = current_scope(db.session).relais_id
@@ -638,6 +631,7 @@ class CoachDashboard:
     cover_target_days: int = field(default_factory=forecast.cover_target_days)
 
 
+@on_replica
 def coach_dashboard(actor: User) -> CoachDashboard:
     """The coach's portfolio only: activity, training and milestone progress, stock cover."""
     ids = _open_scope(actor, "tableau de bord du coach", Role.COACH) or []
@@ -658,14 +652,11 @@ def coach_dashboard(actor: User) -> CoachDashboard:
 def portfolio_activity(relais_ids: list[int], current_month: date) -> dict[int, RelaisActivity]:
     """Per relais: distributions and accompaniment of the last three complete months, stock (one query)."""
     start, end = forecast.window(current_month)
-    m = RelaisStockMovement
+    m = RelaisMonthlyDistribution
     s = AccompanimentSession
     stock = (select(RelaisStock.relais_id, func.sum(RelaisStock.on_hand).label("units"))
              .group_by(RelaisStock.relais_id).subquery())
-    distributed = (select(m.relais_id, _net_distributed().label("units"))
-                   .where(m.kind.in_(DISTRIBUTED), m.occurred_at >= month_start(start),
-                          m.occurred_at < month_start(end))
-                   .group_by(m.relais_id).subquery())
+    distributed = _distributed(m.relais_id, first=start, before=end).subquery()
     sessions = (select(s.relais_id, func.count(s.id).label("sessions"),
                        func.sum(s.duration_minutes).label("minutes"))
                 .where(s.deleted_at.is_(None), s.held_on >= start, s.held_on < end)

@@ -120,10 +120,15 @@ class Orders(MethodView):
     def get(self, args: dict[str, Any]):
         """Orders, newest first: every relais' for the national team, its own for a relais."""
         stmt = orders.order_query(status=args.get("status"), relais_id=args.get("relais_id"))
-        items, total = paginate(stmt, args["page"], args["per_page"])
+        page = args["page"]
+        if "after_id" in args:
+            stmt, page = stmt.where(Order.id < args["after_id"]), 1
+        items, total = paginate(stmt, page, args["per_page"])
         available = orders.available_by_product(line.product_id for o in items for line in o.lines)
-        return ([order_payload(order, available) for order in items],
-                pagination_headers(total, args["page"], args["per_page"]))
+        more = len(items) == args["per_page"] and total > page * args["per_page"]
+        cursor = items[-1].id if more else None
+        headers = pagination_headers(total, page, args["per_page"], next_after_id=cursor)
+        return [order_payload(order, available) for order in items], headers
 
     @api_access(*ORDERING)
     @orders_blp.arguments(OrderCreateSchema)

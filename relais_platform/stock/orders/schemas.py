@@ -90,6 +90,9 @@ class OrderReceiptSchema(Schema):
 class OrderListArgs(PaginationArgs):
     status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
     relais_id = fields.Integer(validate=validate.Range(max=INT64_MAX))
+    # Keyset pagination: the orders older than this one (the `next_after_id` of the previous
+    # page), read through the primary key instead of skipping rows as `page` does.
+    after_id = fields.Integer(validate=validate.Range(min=1, max=INT64_MAX))
 
 
 class OrderLineOutSchema(Schema):

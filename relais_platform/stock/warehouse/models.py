@@ -248,3 +248,17 @@ class RelaisStockMovement(TenantScoped, Model):
     actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     reason_code: Mapped[ReasonCode | None] = enum_column(ReasonCode, nullable=True)
+
+
+class RelaisMonthlyDistribution(TenantScoped, Model):
+    """Units a relais handed out of one product in one month (Europe/Paris), net of
+    cancellations: folded from its ledger by a trigger as movements are appended (migration
+    0019), so that the dashboards read months, not movements; `stock verify` checks it."""
+
+    __tablename__ = "relais_monthly_distributions"
+    __table_args__ = (Index("ix_relais_monthly_distributions_month", "month"),)
+
+    relais_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("relais.id"), primary_key=True, index=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    units: Mapped[int] = mapped_column(BigInteger)

@@ -1,6 +1,6 @@
 """Prove the stock levels can be rebuilt from the ledgers; report every drift.
 
-Rules checked (all under the national scope, three aggregate queries whatever the size):
+Rules checked (all under the national scope, one aggregate query per rule whatever the size):
 
 1. national level of each product = Σ on_hand_delta and Σ reserved_delta of its
    `stock_movements` (a product never moved must have zero or no level row);
@@ -15,6 +15,8 @@ Rules checked (all under the national scope, three aggregate queries whatever th
 5. for a serialized product, the units at each location (`in_stock`, `reserved`) are
    exactly its level there, and the units each relais holds (`at_relais`) exactly its
    level.
+6. the monthly distribution summary the dashboards read is the relais ledger's distributions,
+   month by month.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Date, and_, cast, func, or_, select
 
 from relais_platform.extensions import db
 from relais_platform.stock.catalogue.models import Product
@@ -30,6 +32,8 @@ from relais_platform.stock.warehouse.models import (
     TRANSFER_KINDS,
     LocationStock,
     NationalStock,
+    RelaisMonthlyDistribution,
+    RelaisMovementKind,
     RelaisStock,
     RelaisStockMovement,
     SerialUnit,
@@ -245,7 +249,7 @@ def _relais_unit_drifts() -> list[Drift]:
 def find_drifts() -> list[Drift]:
     """Every difference between the levels and what the ledgers and units say."""
     return (_national_drifts() + _relais_drifts() + _unit_drifts() + _location_drifts()
-            + _network_drifts() + _relais_unit_drifts())
+            + _network_drifts() + _relais_unit_drifts() + _monthly_drifts())
 
 
 def format_drifts(drifts: list[Drift]) -> str:
@@ -259,3 +263,28 @@ def format_drifts(drifts: list[Drift]) -> str:
              for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def _monthly_drifts() -> list[Drift]:
+    """Rule 4: the monthly distribution summary is the relais ledger's distributions, month by
+    month (Europe/Paris, as the trigger folds them)."""
+    m = RelaisStockMovement
+    month = cast(func.date_trunc("month", func.timezone("Europe/Paris", m.occurred_at)), Date)
+    ledger = (select(m.relais_id, m.product_id, month.label("month"),
+                     (-func.sum(m.quantity_delta)).label("units"))
+              .where(m.kind.in_([RelaisMovementKind.DISTRIBUTION, RelaisMovementKind.DISTRIBUTION_CANCELLED]))
+              .group_by(m.relais_id, m.product_id, month).subquery())
+    s = RelaisMonthlyDistribution.__table__.alias("s")
+    joined = ledger.join(s, and_(s.c.relais_id == ledger.c.relais_id, s.c.product_id == ledger.c.product_id,
+                                 s.c.month == ledger.c.month), full=True)
+    relais_id = func.coalesce(ledger.c.relais_id, s.c.relais_id)
+    rows = db.session.execute(
+        select(relais_id, Product.sku, func.coalesce(ledger.c.month, s.c.month),
+               func.coalesce(s.c.units, 0), func.coalesce(ledger.c.units, 0))
+        .select_from(joined)
+        .join(Product, Product.id == func.coalesce(ledger.c.product_id, s.c.product_id))
+        .where(func.coalesce(s.c.units, 0) != func.coalesce(ledger.c.units, 0))
+    )
+    return [Drift(_("distributions du mois %(month)s, relais #%(id)d", month=f"{when:%Y-%m}", id=rid), sku,
+                  "units", int(recorded), int(expected))
+            for rid, sku, when, recorded, expected in rows]
