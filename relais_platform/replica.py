@@ -64,14 +64,13 @@ def _caught_up(primary_lsn: str, engine: Engine, deadline: float) -> bool:
 
 def _fresh_replica() -> Engine | None:
     """The replica if configured and caught up with the primary's last commit, else None."""
-    from relais_platform.extensions import db
-
     engine = replica_engine(current_app)
     if engine is None:
         return None
     deadline = time.monotonic() + current_app.config["REPLICA_WAIT_SECONDS"]
     try:
-        with db.engine.connect() as conn:
+        primary = current_app.extensions["sqlalchemy"].engine
+        with primary.connect() as conn:
             primary_lsn = conn.scalar(text("SELECT CAST(pg_current_wal_lsn() AS text)"))
         if _caught_up(primary_lsn, engine, deadline):
             return engine

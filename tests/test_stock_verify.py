@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, text
 
 from relais_platform.audit.models import AuditEntry
+from relais_platform.config import TestConfig
 from relais_platform.extensions import db
 from relais_platform.stock.warehouse.cli import verify_command
 from tests.factories import (
@@ -110,7 +111,7 @@ def test_the_real_command_line_finds_an_injected_drift(app, owner_engine, stocke
     import sys
 
     env = {**os.environ, "RELAIS_DATABASE_URL": database_url, "RELAIS_REDIS_URL": redis_url,
-           "RELAIS_SECRET_KEY": "test-secret"}
+           "RELAIS_SECRET_KEY": "test-secret", "TOTP_ENCRYPTION_KEY": TestConfig.TOTP_ENCRYPTION_KEY}
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "stock", "verify"]
 
     def run() -> subprocess.CompletedProcess:

@@ -203,6 +203,7 @@ def upgrade():
     op.create_index(op.f('ix_earmark_movements_convention_id'), 'earmark_movements', ['convention_id'], unique=False)
     op.create_index(op.f('ix_earmark_movements_order_line_id'), 'earmark_movements', ['order_line_id'], unique=False)
     op.create_index(op.f('ix_earmark_movements_product_id'), 'earmark_movements', ['product_id'], unique=False)
+    op.create_index(op.f('ix_earmark_movements_relais_id'), 'earmark_movements', ['relais_id'], unique=False)
     # Readable by every signed-in role (the services decide which agreement one sees; no
     # personal data here), written only under the national scope.
     for table in NATIONAL_TABLES:
@@ -223,6 +224,7 @@ def downgrade():
         op.execute(rls.drop_policies_sql(table, ("national_read", "national_insert", "national_update",
                                                  "national_delete")))
     op.drop_index(op.f('ix_earmark_movements_product_id'), table_name='earmark_movements')
+    op.drop_index(op.f('ix_earmark_movements_relais_id'), table_name='earmark_movements')
     op.drop_index(op.f('ix_earmark_movements_order_line_id'), table_name='earmark_movements')
     op.drop_index(op.f('ix_earmark_movements_convention_id'), table_name='earmark_movements')
     op.drop_table('earmark_movements')

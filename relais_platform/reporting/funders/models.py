@@ -81,6 +81,6 @@ class EarmarkMovement(Model):
     kind: Mapped[EarmarkKind] = enum_column(EarmarkKind)
     quantity: Mapped[int] = mapped_column(Integer)
     order_line_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("order_lines.id"), index=True)
-    relais_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("relais.id"))
+    relais_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("relais.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
