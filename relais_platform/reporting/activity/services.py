@@ -29,6 +29,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.beneficiaries.models import AccompanimentSession
 from relais_platform.domain import ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.replica import on_replica
 from relais_platform.reporting.activity.privacy import protect
 from relais_platform.reporting.bilan import BilanScope, resolve_scope
 from relais_platform.reporting.models import EventKind, ReportingEvent
@@ -133,7 +134,8 @@ def _empty_totals() -> dict[str, Any]:
 def _personal(scope: BilanScope, period: Period, totals: dict[str, Any],
               breakdowns: dict[str, dict[str, int]] | None) -> None:
     rows = db.session.execute(
-        text("SELECT metric, label, value FROM activity_personal_counts(:ids, :lo, :hi, :zone, :details)"),
+        text("SELECT metric, label, value FROM activity_personal_counts(:ids, :lo, :hi, :zone, :details)")
+        .execution_options(replica=True),
         {"ids": None if scope.relais_ids is None else list(scope.relais_ids), "lo": period.start,
          "hi": period.end, "zone": _zone(), "details": breakdowns is not None},
     )
@@ -203,6 +205,7 @@ def _totals(scope: BilanScope, period: Period,
     return totals
 
 
+@on_replica
 def activity_report(scope: ActivityScope, period: Period) -> dict[str, Any]:
     """The report of `period` in `scope` (already resolved and opened), exact or protected."""
     breakdowns: dict[str, dict[str, int]] = {name: {} for name in BREAKDOWNS}

@@ -20,6 +20,7 @@ from relais_platform.accounts.models import Role, User
 from relais_platform.audit import services as audit
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
+from relais_platform.replica import on_replica
 from relais_platform.reporting.activity.privacy import SMALL, WITHHELD
 from relais_platform.reporting.activity.services import (
     ActivityScope,
@@ -192,6 +193,7 @@ def target_rows(convention: Convention, totals: dict[str, Any]) -> list[dict[str
     return rows
 
 
+@on_replica
 def convention_report(actor: User, convention_id: int) -> dict[str, Any]:
     """Targets against actuals over the agreement's period, in the actor's part of its scope."""
     convention = get_convention(actor, convention_id)
