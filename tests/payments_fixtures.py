@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from rq import SimpleWorker
@@ -21,6 +22,7 @@ from relais_platform.accounts import services as accounts
 from relais_platform.accounts.models import Role
 from relais_platform.audit.models import AuditEntry
 from relais_platform.extensions import db
+from relais_platform.orm import utcnow
 from relais_platform.stock.catalogue.models import Category, Product
 from relais_platform.stock.orders.models import (
     Order,
@@ -60,6 +62,9 @@ def api_user(role: Role, relais: Relais | None = None) -> dict[str, str]:
     one (argon2, about 0.5 s) for every user of every test would dominate the run."""
     user = accounts.create_user(email=f"{role.value}.{next(_emails)}@example.org", name=f"{role.value}",
                                 role=role, relais=relais)
+    if role.requires_two_factor:  # enrolled: an account that must use two-factor and has not is refused
+        user.totp_secret = pyotp.random_base32()
+        user.totp_confirmed_at = utcnow()
     db.session.commit()
     return bearer(user)
 
