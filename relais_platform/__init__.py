@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from relais_platform.config import Config
 from relais_platform.domains import register_domains
 from relais_platform.extensions import babel, csrf, db, limiter, login_manager, migrate, rest_api
+from relais_platform.tabular.http import DownloadsPlugin
 
 
 def create_app(overrides: dict[str, Any] | None = None, config_class: type = Config) -> Flask:
@@ -50,7 +51,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     auth.init_login_manager(login_manager)
     app.session_interface = auth.BearerStatelessSessionInterface()
-    rest_api.init_app(app)
+    # The lists' CSV/XLSX answers are documented beside their JSON one.
+    rest_api.init_app(app, spec_kwargs={"extra_plugins": [DownloadsPlugin()]})
     jobs.init_app(app)
     replica.init_app(app)
     i18n.init_app(app)

@@ -76,7 +76,7 @@ class TestList:
         response = client.get("/api/v1/relais?page=2&per_page=2", headers=net.national)
         assert names(response) == ["Secours populaire Gap"]
         assert json.loads(response.headers["X-Pagination"]) == {
-            "total": 3, "page": 2, "per_page": 2, "last_page": 2,
+            "total": 3, "exact": True, "page": 2, "per_page": 2, "last_page": 2,
         }
         body = assert_error(client.get("/api/v1/relais?per_page=0", headers=net.national), 422)
         assert "per_page" in body["errors"]

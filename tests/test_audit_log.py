@@ -135,10 +135,14 @@ def test_other_roles_may_not_read_the_log(client, world, who):
 
 
 def test_bad_filters_are_422_naming_the_field(client, world):
+    # An id beyond bigint is refused up front by the platform's input guard, naming it.
     response = client.get("/api/v1/audit", headers=world.headers.admin_a,
-                          query_string={"beneficiary_id": "9" * 30, "from": "0001-01-01", "action": "x" * 65})
+                          query_string={"beneficiary_id": "9" * 30})
+    assert response.status_code == 422 and "beneficiary_id" in response.json["errors"]
+    response = client.get("/api/v1/audit", headers=world.headers.admin_a,
+                          query_string={"beneficiary_id": "9", "from": "0001-01-01", "action": "x" * 65})
     assert response.status_code == 422
-    assert {"beneficiary_id", "from", "action"} <= set(response.json["errors"])
+    assert {"from", "action"} <= set(response.json["errors"])
 
 
 def test_the_csv_export_is_filtered_and_formula_safe(app, client, world):

@@ -44,7 +44,7 @@ def test_dashboards_are_accessible_and_fit_a_phone(app, w, live_server, browser,
     _sign_in(app, page, live_server, w.users[who])
     page.get_by_role("link", name="Tableau de bord").first.click()
     page.wait_for_url(f"{live_server}{path}")
-    for summary in page.locator("details > summary").all():
+    for summary in page.locator("main details > summary").all():
         summary.click()  # the data tables are checked open too
     assert _serious_violations(page) == [], path
     charts = page.get_by_role("img").all()

@@ -14,6 +14,7 @@ from datetime import date
 from functools import wraps
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Response, request, stream_with_context
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
@@ -95,7 +96,7 @@ def download(fmt: str, name: str, header: list[str], rows: Iterable[list[Any]]) 
         mimetype = XLSX_MIMETYPE
     return Response(
         stream_with_context(body),
-        mimetype=mimetype,
+        content_type=mimetype,  # as written: `mimetype=` would add a second charset
         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                  "Cache-Control": "no-store"},
     )
@@ -155,3 +156,21 @@ def exportable(
         return wrapped
 
     return decorator
+
+
+class DownloadsPlugin(BasePlugin):
+    """Documents the CSV and XLSX answers of every list that takes `format` (apispec plugin):
+    added beside the JSON one after the operation is built, so neither replaces the other."""
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None,
+                         **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            parameters = operation.get("parameters", [])
+            if not any(p.get("in") == "query" and p.get("name") == "format" for p in parameters
+                       if isinstance(p, dict)):
+                continue
+            content = operation.get("responses", {}).get("200", {}).get("content")
+            if content is not None:
+                for mimetype in (CSV_MIMETYPE, XLSX_MIMETYPE):
+                    binary = {"schema": {"type": "string", "format": "binary"}}
+                    content.setdefault(mimetype.split(";")[0], binary)
