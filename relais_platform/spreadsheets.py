@@ -32,13 +32,19 @@ def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
 def xlsx_bytes(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]]) -> bytes:
     """A workbook of (title, rows) sheets, every cell guarded (openpyxl, imported when used)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value: Any) -> Any:
+        value = safe_cell(value)
+        # Control characters a worksheet cannot hold are dropped.
+        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
     book = Workbook()
     book.remove(book.active)
     for title, rows in sheets:
         sheet = book.create_sheet(title[:31])  # Excel's limit for a sheet name
         for row in rows:
-            sheet.append([safe_cell(value) for value in row])
+            sheet.append([cell(value) for value in row])
         sheet.column_dimensions["A"].width = 58
     buffer = io.BytesIO()
     book.save(buffer)

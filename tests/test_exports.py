@@ -134,7 +134,9 @@ def test_openapi_documents_the_format(client):
     operation = spec["paths"]["/api/v1/relais"]["get"]
     assert "format" in {p["name"] for p in operation["parameters"]}
     assert {"page", "per_page"} <= {p["name"] for p in operation["parameters"]}
-    assert list(operation["responses"]["200"]["content"]) == ["application/json"]
+    # The JSON page, and the downloads beside it.
+    assert list(operation["responses"]["200"]["content"]) == [
+        "application/json", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
 
 
 @pytest.mark.parametrize(("page", "who", "endpoint"), [

@@ -169,7 +169,9 @@ class DownloadsPlugin(BasePlugin):
             if not any(p.get("in") == "query" and p.get("name") == "format" for p in parameters
                        if isinstance(p, dict)):
                 continue
-            content = operation.get("responses", {}).get("200", {}).get("content")
+            responses = operation.get("responses", {})
+            ok = responses.get(200) or responses.get("200") or {}  # smorest keys codes as ints
+            content = ok.get("content") if isinstance(ok, dict) else None
             if content is not None:
                 for mimetype in (CSV_MIMETYPE, XLSX_MIMETYPE):
                     binary = {"schema": {"type": "string", "format": "binary"}}

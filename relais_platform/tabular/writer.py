@@ -64,6 +64,11 @@ def _xlsx_value(value: Any) -> Any:
     value = safe_text(value)
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)  # Excel has no time zones
+    if isinstance(value, str):
+        # Control characters a worksheet cannot hold (typed text can carry them) are dropped.
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 
