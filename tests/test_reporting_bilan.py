@@ -210,7 +210,8 @@ def test_a_non_superuser_owner_reads_personal_tables_only_through_the_policy(app
         assert named_count() == 3
     finally:
         with owner_engine.begin() as conn:
-            owner = conn.scalar(text("SELECT current_user"))
+            # The schema's owner (the migrations' non-superuser role), not this superuser session.
+            owner = conn.scalar(text("SELECT tableowner FROM pg_tables WHERE tablename = 'beneficiaries'"))
             for table in tables:
                 conn.execute(text(f'ALTER POLICY bilan_aggregate ON {table} TO "{owner}"'))
             conn.execute(text(f'ALTER FUNCTION {signature} OWNER TO "{owner}"'))

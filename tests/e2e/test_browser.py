@@ -105,7 +105,9 @@ def test_relais_admin_signs_in_and_sees_its_relais(live_server: str, browser: An
     # The error summary of a refused invitation is announced and accessible too.
     page.get_by_role("button", name="Envoyer l'invitation").click()
     assert page.locator("[data-error-summary]").is_visible()
-    assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    # The page's script moves the focus once it has run: wait for it rather than race it.
+    page.wait_for_function("document.activeElement && document.activeElement.hasAttribute('data-error-summary')",
+                           timeout=10_000)
     assert _serious_violations(page) == []
 
     page.get_by_role("button", name="Se déconnecter").click()
