@@ -106,8 +106,9 @@ def test_relais_admin_signs_in_and_sees_its_relais(live_server: str, browser: An
     page.get_by_role("button", name="Envoyer l'invitation").click()
     assert page.locator("[data-error-summary]").is_visible()
     # The page's script moves the focus once it has run: wait for it rather than race it.
-    page.wait_for_function("document.activeElement && document.activeElement.hasAttribute('data-error-summary')",
-                           timeout=10_000)
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.hasAttribute('data-error-summary')",
+        timeout=10_000)
     assert _serious_violations(page) == []
 
     page.get_by_role("button", name="Se déconnecter").click()
