@@ -186,14 +186,17 @@ def test_a_non_superuser_owner_reads_personal_tables_only_through_the_policy(app
     personal rows through `bilan_aggregate` (a policy for the owner, gated by the setting the
     function sets); without that policy it would count nothing."""
     role = "relais_bilan_owner_test"
-    tables = ("beneficiaries", "accompaniment_participants", "parcours_enrolments", "distributions")
-    signature = "bilan_personal_counts(bigint[], integer, integer, text)"
+    tables = ("beneficiaries", "accompaniment_participants", "parcours_enrolments", "distributions",
+              "reporting_person_days")
+    signatures = ("bilan_personal_counts(bigint[], integer, integer, text)",
+                  "reporting_period_counts(bigint[], date, date, text, boolean, integer)")
     with owner_engine.begin() as conn:
         conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         conn.execute(text(f'CREATE ROLE "{role}" NOSUPERUSER NOBYPASSRLS NOLOGIN'))
         conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
         conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
-        conn.execute(text(f'ALTER FUNCTION {signature} OWNER TO "{role}"'))
+        for signature in signatures:
+            conn.execute(text(f'ALTER FUNCTION {signature} OWNER TO "{role}"'))
 
     def named_count() -> int:
         with app.app_context(), db.engine.begin() as conn:
@@ -214,7 +217,8 @@ def test_a_non_superuser_owner_reads_personal_tables_only_through_the_policy(app
             owner = conn.scalar(text("SELECT tableowner FROM pg_tables WHERE tablename = 'beneficiaries'"))
             for table in tables:
                 conn.execute(text(f'ALTER POLICY bilan_aggregate ON {table} TO "{owner}"'))
-            conn.execute(text(f'ALTER FUNCTION {signature} OWNER TO "{owner}"'))
+            for signature in signatures:
+                conn.execute(text(f'ALTER FUNCTION {signature} OWNER TO "{owner}"'))
             conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
             conn.execute(text(f'REVOKE USAGE ON SCHEMA public FROM "{role}"'))
             conn.execute(text(f'DROP ROLE "{role}"'))

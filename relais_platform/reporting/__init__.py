@@ -8,7 +8,7 @@ from relais_platform.domains import Domain
 
 def domain() -> Domain:
     from relais_platform.jobs import PeriodicJob
-    from relais_platform.reporting import api, demo, views
+    from relais_platform.reporting import api, cli, demo, views
     from relais_platform.reporting.activity import api as activity_api
     from relais_platform.reporting.activity import views as activity_views
     from relais_platform.reporting.dashboards import api as dashboards_api
@@ -22,4 +22,5 @@ def domain() -> Domain:
         api_blueprints=(dashboards_api.blp, api.blp, activity_api.blp, funders_api.blp),
         periodic_jobs=(PeriodicJob("relais_platform.reporting.exports.purge_old_exports", "29 3 * * *"),),
         demo=demo.load_demo,
+        commands=(cli.reporting_cli,),
     )

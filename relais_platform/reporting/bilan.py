@@ -43,9 +43,8 @@ from relais_platform.beneficiaries.models import AccompanimentSession
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.replica import on_replica
-from relais_platform.reporting.models import EventKind, ReportingEvent
+from relais_platform.reporting.models import EventKind, ReportingEvent, ReportingRelaisDays
 from relais_platform.stock.scope import local_today
-from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStockMovement
 from relais_platform.tenancy import current_scope
 from relais_platform.tenants.geography import all_regions, region_of
 from relais_platform.tenants.models import Relais
@@ -272,15 +271,14 @@ def _trained(scope: BilanScope, first: int, last: int, years: dict[int, dict[str
 def _active(scope: BilanScope, first: int, last: int, years: dict[int, dict[str, Any]]) -> None:
     start, end = _year_bounds(first, last)
     lo, hi = start.date(), end.date()
-    s, m, e, t = AccompanimentSession, RelaisStockMovement, ReportingEvent, TrainingRecord
+    s, d, e, t = AccompanimentSession, ReportingRelaisDays, ReportingEvent, TrainingRecord
     activity = union(
         _in_scope(select(func.extract("year", s.held_on).cast(Integer).label("year"),
                          s.relais_id.label("relais_id"))
                   .where(s.deleted_at.is_(None), s.held_on >= lo, s.held_on < hi), s.relais_id, scope),
-        # Distributions are personal data; their ledger movements are not.
-        _in_scope(select(_local_year(m.occurred_at), m.relais_id)
-                  .where(m.kind == RelaisMovementKind.DISTRIBUTION, m.occurred_at >= start,
-                         m.occurred_at < end), m.relais_id, scope),
+        # Distributions are personal data; the days their ledger movements fell on are not.
+        _in_scope(select(d.year, d.relais_id)
+                  .where(d.year.between(first, last), func.bit_count(d.days) > 0), d.relais_id, scope),
         _in_scope(select(func.extract("year", e.held_on).cast(Integer), e.relais_id)
                   .where(e.held_on >= lo, e.held_on < hi), e.relais_id, scope),
         _in_scope(select(_local_year(t.completed_at), t.relais_id)

@@ -19,12 +19,12 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import BIT, JSONB
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from relais_platform.bounds import EVENT_WINDOW
 from relais_platform.orm import CreatedAt, Model, enum_column, intpk
-from relais_platform.tenancy import TenantScoped
+from relais_platform.tenancy import PersonalData, TenantScoped
 
 
 class EventKind(enum.StrEnum):
@@ -90,3 +90,60 @@ class ReportExport(CreatedAt, Model):
     content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Summaries the bilan and the activity report read instead of millions of facts, folded from
+# the facts by triggers in the same transaction (migration 0020) and only ever written there;
+# `flask --app wsgi reporting verify` compares them with the facts.
+def _relais_key() -> Mapped[int]:
+    return mapped_column(BigInteger, ForeignKey("relais.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ReportingPersonDays(PersonalData, Model):
+    """The days of one year on which a person was reached (one bit a day): a session still
+    standing, or something received and not cancelled."""
+
+    __tablename__ = "reporting_person_days"
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    relais_id: Mapped[int] = _relais_key()
+    beneficiary_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("beneficiaries.id", ondelete="CASCADE"), primary_key=True, index=True)
+    days: Mapped[str] = mapped_column(BIT(366))
+
+
+class ReportingDistributionMonth(TenantScoped, Model):
+    """Quantities handed out and anonymous distributions per month, product and programme."""
+
+    __tablename__ = "reporting_distribution_months"
+
+    relais_id: Mapped[int] = _relais_key()
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(32), primary_key=True)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    anonymous: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportingSessionMonth(TenantScoped, Model):
+    """Sessions, anonymous attendances and minutes of accompaniment per month, kind and theme."""
+
+    __tablename__ = "reporting_session_months"
+
+    relais_id: Mapped[int] = _relais_key()
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sessions: Mapped[int] = mapped_column(BigInteger)
+    anonymous: Mapped[int] = mapped_column(BigInteger)
+    minutes: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportingRelaisDays(TenantScoped, Model):
+    """The days of one year on which a relais handed something out (its ledger's movements)."""
+
+    __tablename__ = "reporting_relais_days"
+
+    relais_id: Mapped[int] = _relais_key()
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    days: Mapped[str] = mapped_column(BIT(366))

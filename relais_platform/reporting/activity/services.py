@@ -32,8 +32,7 @@ from relais_platform.extensions import db
 from relais_platform.replica import on_replica
 from relais_platform.reporting.activity.privacy import protect
 from relais_platform.reporting.bilan import BilanScope, resolve_scope
-from relais_platform.reporting.models import EventKind, ReportingEvent
-from relais_platform.stock.warehouse.models import RelaisMovementKind, RelaisStockMovement
+from relais_platform.reporting.models import EventKind, ReportingEvent, ReportingRelaisDays
 from relais_platform.training.models import TrainingRecord
 
 MAX_DAYS = 366 * 5
@@ -178,13 +177,16 @@ def _trained(scope: BilanScope, period: Period, totals: dict[str, Any]) -> None:
 
 def _active(scope: BilanScope, period: Period, totals: dict[str, Any]) -> None:
     start, end = _bounds(period)
-    s, m, e, t = AccompanimentSession, RelaisStockMovement, ReportingEvent, TrainingRecord
+    s, d, e, t = AccompanimentSession, ReportingRelaisDays, ReportingEvent, TrainingRecord
     activity = union(
         _in_scope(select(s.relais_id.label("relais_id"))
-                  .where(s.held_on >= period.start, s.held_on <= period.end), s.relais_id, scope),
-        # Distributions are personal data; their ledger movements are not.
-        _in_scope(select(m.relais_id).where(m.kind == RelaisMovementKind.DISTRIBUTION,
-                                            m.occurred_at >= start, m.occurred_at < end), m.relais_id, scope),
+                  .where(s.deleted_at.is_(None), s.held_on >= period.start, s.held_on <= period.end),
+                  s.relais_id, scope),
+        # Distributions are personal data; the days their ledger movements fell on are not.
+        _in_scope(select(d.relais_id).where(
+            d.year.between(period.start.year, period.end.year),
+            func.bit_count(d.days.op("&")(func.reporting_day_mask(d.year, period.start, period.end))) > 0,
+        ), d.relais_id, scope),
         _in_scope(select(e.relais_id).where(e.held_on >= period.start, e.held_on <= period.end),
                   e.relais_id, scope),
         _in_scope(select(t.relais_id).where(t.completed_at >= start, t.completed_at < end),
