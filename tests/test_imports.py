@@ -209,7 +209,7 @@ def test_beneficiaries_consent_rules_and_look_alikes(app, client, world):
     assert problems == {(4, "consent"), (5, "birth_year"), (5, "language")}
     # An invalid file of people is not kept.
     with tenant_session(db.session, TenantScope(relais_id=world.a)) as session:
-        assert session.get(ImportRun, report["id"]).content == b""
+        assert session.get(ImportRun, report["id"]).content is None
     fixed = "\n".join(content.splitlines()[:3])
     report = checked(app, client, world.admin_a, "beneficiaries", fixed)
     assert [(w["row"], w["column"]) for w in report["warnings"]] == [(2, "last_name")]
