@@ -93,6 +93,9 @@ class Config:
     # Monthly stock reports of month M are late after this day of M+1.
     STOCK_REPORT_DUE_DAY = int(os.environ.get("STOCK_REPORT_DUE_DAY", "10"))
 
+    # An uploaded import file never applied is dropped after this many days (docs/privacy.md).
+    IMPORT_RETENTION_DAYS = int(os.environ.get("IMPORT_RETENTION_DAYS", "7"))
+
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host (one hop).
     TRUST_PROXY = os.environ.get("TRUST_PROXY") == "1"

@@ -301,3 +301,13 @@ def test_lists_of_b_never_show_a_rows(client, w, url, owner):
             assert leak not in text, (url, leak)
         own_ids = {row.get("id") for row in _rows(own.json) if isinstance(row, dict)} - {None}
         assert not own_ids & {row.get("id") for row in _rows(response.json) if isinstance(row, dict)}
+
+
+def test_imports_list_of_b_never_shows_a_upload(client, w):
+    own = client.get("/api/v1/imports", headers=w.headers["admin_a"])
+    assert [run["id"] for run in own.json] == [w.upload]
+    assert client.get("/api/v1/imports", headers=w.headers["admin_b"]).json == []
+    # The national team's imports are its own: a relais' file is not in its list.
+    assert client.get("/api/v1/imports", headers=w.headers["national"]).json == []
+    for who in ("worker_b", "coach_b"):
+        assert client.get("/api/v1/imports", headers=w.headers[who]).status_code == 403

@@ -43,7 +43,7 @@ LISTS = [
     ("/api/v1/accompaniments", "worker_b"), ("/api/v1/beneficiaries", "worker_b"),
     ("/api/v1/events", "admin_b"), ("/api/v1/training/sessions", "worker_b"),
     ("/api/v1/training/records", "worker_b"), ("/api/v1/products", "admin_b"),
-    ("/api/v1/relais", "coach_b"),
+    ("/api/v1/relais", "coach_b"), ("/api/v1/stock-reports", "worker_b"), ("/api/v1/imports", "admin_b"),
 ]
 
 
@@ -65,7 +65,8 @@ def test_every_list_downloads_within_the_users_scope(client, w, url, who):
 
 
 @pytest.mark.parametrize("url", ["/api/v1/stock", "/api/v1/network-stock", "/api/v1/orders",
-                                 "/api/v1/stock-reports/status?period=2026-01", "/api/v1/relais"])
+                                 "/api/v1/stock-reports/status?period=2026-01", "/api/v1/relais",
+                                 "/api/v1/stock/movements"])
 def test_national_lists_download(client, w, url):
     sep = "&" if "?" in url else "?"
     rows = rows_of(client.get(f"{url}{sep}format=csv", headers=w.headers["national"]))
@@ -151,6 +152,8 @@ def test_openapi_documents_the_format(client):
     ("/rapports/evenements", "admin_b", "/api/v1/events?"),
     ("/stock/catalogue", "national", "/api/v1/products?"),
     ("/training/", "worker_b", "/api/v1/training/sessions?"),
+    ("/stock/national/movements", "national", "/api/v1/stock/movements?"),
+    ("/distributions/reports/history", "worker_b", "/api/v1/stock-reports?"),
 ])
 def test_list_pages_link_their_downloads(app, w, page, who, endpoint):
     from tests.isolation_world import browser

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from openpyxl import Workbook, load_workbook
 from rq import SimpleWorker
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from relais_platform import jobs
 from relais_platform.accounts.models import Role, User
@@ -209,7 +209,7 @@ def test_beneficiaries_consent_rules_and_look_alikes(app, client, world):
     assert problems == {(4, "consent"), (5, "birth_year"), (5, "language")}
     # An invalid file of people is not kept.
     with tenant_session(db.session, TenantScope(relais_id=world.a)) as session:
-        assert session.get(ImportRun, report["id"]).content == b""
+        assert session.get(ImportRun, report["id"]).content is None
     fixed = "\n".join(content.splitlines()[:3])
     report = checked(app, client, world.admin_a, "beneficiaries", fixed)
     assert [(w["row"], w["column"]) for w in report["warnings"]] == [(2, "last_name")]
@@ -451,3 +451,153 @@ def test_a_refusal_while_writing_names_its_row_and_rolls_everything_back(app, cl
     assert [(e["row"], e["column"]) for e in failed["errors"]] == [(3, "email")]
     with as_national():
         assert db.session.scalar(select(User).where(User.email == "nouveau@exemple.fr")) is None
+
+
+# --- the list of imports ------------------------------------------------------------------
+
+TEAM = "email,name,role\nzoe@exemple.fr,Zoé,relais_worker\n"
+
+
+def test_the_list_shows_the_callers_own_imports_newest_first(app, client, world):
+    team = "email,name,role\nzoe@exemple.fr,Zoé,relais_worker\n"
+    first = checked(app, client, world.admin_a, "users", team)
+    second = checked(app, client, world.admin_a, "users", "email,name,role\nx@exemple.fr,X,chef\n")
+    theirs = checked(app, client, world.admin_b, "users", team)
+    national = checked(app, client, world.national, "relais", relais_rows(2))
+    response = client.get("/api/v1/imports", headers=world.admin_a)
+    assert response.status_code == 200
+    assert [run["id"] for run in response.json] == [second["id"], first["id"]]
+    item = response.json[0]
+    assert item["status"] == "invalid" and item["error_count"] == 1 and item["rows"] == 1
+    assert {"id", "kind", "status", "rows", "valid_rows", "created", "updated", "progress", "filename",
+            "created_at", "finished_at"} <= set(item)
+    assert "errors" not in item and "warnings" not in item
+    assert response.headers["X-Total-Count"] == "2" and '"exact": true' in response.headers["X-Pagination"]
+    page = client.get("/api/v1/imports?per_page=1&page=2", headers=world.admin_a)
+    assert [run["id"] for run in page.json] == [first["id"]]
+    # Another relais' and the national team's imports are theirs alone.
+    for headers, own in ((world.admin_b, theirs), (world.national, national)):
+        assert [run["id"] for run in client.get("/api/v1/imports", headers=headers).json] == [own["id"]]
+    for headers in (world.worker_a, world.coach):
+        assert client.get("/api/v1/imports", headers=headers).status_code == 403
+
+
+def test_the_list_filters_and_downloads(app, client, world):
+    checked(app, client, world.admin_a, "users", "email,name,role\nzoe@exemple.fr,Zoé,relais_worker\n")
+    checked(app, client, world.admin_a, "beneficiaries", BENEFICIARY_HEADER + "\nA;B;1980;;oui;fr;oui;\n")
+    kinds = client.get("/api/v1/imports?kind=beneficiaries", headers=world.admin_a).json
+    assert [r["kind"] for r in kinds] == ["beneficiaries"]
+    assert client.get("/api/v1/imports?status=checked", headers=world.admin_a).headers["X-Total-Count"] == "2"
+    assert client.get("/api/v1/imports?status=gone", headers=world.admin_a).status_code == 422
+    response = client.get("/api/v1/imports?format=csv&kind=users", headers=world.admin_a)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert "errors" not in lines[0].split(";") and "error_count" in lines[0].split(";")
+    assert len(lines) == 2 and "users" in lines[1]
+    sheet = load_workbook(io.BytesIO(client.get("/api/v1/imports?format=xlsx", headers=world.admin_a).data))
+    assert sheet.active.max_row == 3
+    assert client.get("/api/v1/imports?format=csv", headers=world.worker_a).status_code == 403
+
+
+def test_the_imports_page_lists_recent_imports_with_downloads(app, client, world):
+    report = checked(app, client, world.admin_a, "users", TEAM)
+    text = app.test_client(user=world.admin_a_user).get("/imports/").get_data(as_text=True)
+    assert f'href="/imports/{report["id"]}"' in text and "Imports récents" in text
+    assert "/api/v1/imports?format=csv" in text and "/api/v1/imports?format=xlsx" in text
+    assert "7 jours" in text
+
+
+# --- retention of the uploaded files ---------------------------------------------------------
+
+PURGE = "relais_platform.imports.jobs.purge_import_files"
+
+
+def _age(owner_engine, import_id: int, days: float) -> None:
+    with owner_engine.begin() as conn:
+        conn.execute(text("UPDATE imports SET created_at = now() - make_interval(secs => :s)"
+                          " WHERE id = :id"), {"s": days * 86_400, "id": import_id})
+
+
+def _stored(owner_engine, import_id: int):
+    with owner_engine.connect() as conn:
+        return conn.execute(text("SELECT status, content IS NOT NULL AS kept, preview FROM imports"
+                                 " WHERE id = :id"), {"id": import_id}).one()
+
+
+def test_a_file_never_applied_expires_after_the_limit(app, client, world, owner_engine):
+    web = app.test_client(user=world.admin_a_user)  # signed in before the purge's sessions
+    people = BENEFICIARY_HEADER + "\nAmina;Diallo;1987;;oui;fr;oui;\n"
+    old = checked(app, client, world.admin_a, "beneficiaries", people)
+    recent = checked(app, client, world.admin_a, "beneficiaries", people)
+    national_old = checked(app, client, world.national, "relais", relais_rows(1))
+    _age(owner_engine, old["id"], 7.1)
+    _age(owner_engine, national_old["id"], 8)
+    _age(owner_engine, recent["id"], 6.9)
+    with app.app_context():
+        assert jobs.run_job(PURGE, None, (), {}) == 2
+        assert jobs.run_job(PURGE, None, (), {}) == 0  # nothing left to drop
+    for expired in (old, national_old):
+        status, kept, preview = _stored(owner_engine, expired["id"])
+        assert (status, kept, preview) == ("expired", False, {})
+    status, kept, preview = _stored(owner_engine, recent["id"])
+    assert (status, kept) == ("checked", True) and preview["rows"]
+    # The report says so, and applying is refused with a clear message; nothing is written.
+    report = client.get(f"/api/v1/imports/{old['id']}", headers=world.admin_a).json
+    assert report["status"] == "expired" and report["rows"] == 1 and report["finished_at"]
+    refused = client.post(f"/api/v1/imports/{old['id']}/apply", headers=world.admin_a)
+    assert refused.status_code == 409 and "7 jours" in refused.json["message"]
+    assert "à nouveau" in refused.json["message"]
+    national_apply = client.post(f"/api/v1/imports/{national_old['id']}/apply", headers=world.national)
+    assert national_apply.status_code == 409
+    assert count(Beneficiary, TenantScope(relais_id=world.a)) == 0
+    # The recent one still applies.
+    assert applied(app, client, world.admin_a, recent["id"])["status"] == "applied"
+    page = web.get(f"/imports/{old['id']}").get_data(as_text=True)
+    assert "Expiré" in page and "Amina" not in page and "Appliquer l'import" not in page
+    assert web.post(f"/imports/{old['id']}/apply").status_code == 303
+
+
+def test_the_limit_is_configurable(app, client, world, owner_engine):
+    report = checked(app, client, world.admin_a, "users", TEAM)
+    _age(owner_engine, report["id"], 2)
+    app.config["IMPORT_RETENTION_DAYS"] = 1
+    try:
+        with app.app_context():
+            assert jobs.run_job(PURGE, None, (), {}) == 1
+    finally:
+        app.config["IMPORT_RETENTION_DAYS"] = 7
+    assert _stored(owner_engine, report["id"]).status == "expired"
+
+
+def test_files_done_with_are_dropped_and_stalled_applies_fail(app, client, world, owner_engine):
+    done = checked(app, client, world.admin_a, "users", TEAM)
+    applied(app, client, world.admin_a, done["id"])
+    bad = checked(app, client, world.admin_a, "users", "email,name,role\nx@exemple.fr,X,chef\n")
+    stalled = checked(app, client, world.admin_b, "users", "email,name,role\ny@exemple.fr,Y,relais_worker\n")
+    with owner_engine.begin() as conn:
+        # As an apply job killed with its worker leaves it, and a file stored by an older version.
+        conn.execute(text("UPDATE imports SET status = 'applying' WHERE id = :id"), {"id": stalled["id"]})
+        conn.execute(text("UPDATE imports SET content = 'x' WHERE id = :id"), {"id": done["id"]})
+    _age(owner_engine, stalled["id"], 8)
+    assert _stored(owner_engine, done["id"]).kept and not _stored(owner_engine, bad["id"]).kept
+    assert _stored(owner_engine, bad["id"]).preview["rows"]  # kept to correct the file
+    with app.app_context():
+        assert jobs.run_job(PURGE, None, (), {}) == 2
+    assert _stored(owner_engine, done["id"])[:2] == ("applied", False)
+    assert _stored(owner_engine, bad["id"])[:2] == ("invalid", False)
+    status, kept, preview = _stored(owner_engine, stalled["id"])
+    assert (status, kept, preview) == ("failed", False, {})
+    report = client.get(f"/api/v1/imports/{stalled['id']}", headers=world.admin_b).json
+    assert report["error_count"] == 1 and "rien n'a été enregistré" in report["errors"][0]["message"]
+    # An invalid file's preview goes with the limit.
+    _age(owner_engine, bad["id"], 8)
+    with app.app_context():
+        assert jobs.run_job(PURGE, None, (), {}) == 1
+    assert _stored(owner_engine, bad["id"]).preview == {}
+
+
+def test_the_purge_is_a_daily_job(app):
+    from relais_platform.domains import periodic_jobs
+
+    with app.app_context():
+        assert any(job.func == PURGE for job in periodic_jobs())

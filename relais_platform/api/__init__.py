@@ -11,7 +11,7 @@ from flask import current_app, g, request
 from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 
 from relais_platform.accounts.models import Role
 from relais_platform.bounds import INT32_MAX
@@ -66,6 +66,14 @@ def paginate(stmt: Select, page: int, per_page: int) -> tuple[list[Any], int]:
     total = db.session.scalar(select(func.count()).select_from(counted))
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return items, total or 0
+
+
+def paginate_rows(stmt: Select, page: int, per_page: int) -> tuple[list[Row[Any]], int]:
+    """`paginate` for a statement selecting several columns: the page's rows (not objects)."""
+    counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted))
+    rows = list(db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return rows, total or 0
 
 
 def pagination_headers(total: int, page: int, per_page: int, *,

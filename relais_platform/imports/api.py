@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, request
 from flask.views import MethodView
 from flask_babel import gettext as _
@@ -9,13 +11,14 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from relais_platform.accounts.models import Role
-from relais_platform.api import api_access
+from relais_platform.api import api_access, paginate, pagination_headers
 from relais_platform.domain import ValidationFailed
 from relais_platform.imports import services as imports
 from relais_platform.imports.models import ImportRun
-from relais_platform.imports.schemas import UPLOAD_BODY, ImportSchema
+from relais_platform.imports.schemas import UPLOAD_BODY, ImportListArgs, ImportSchema, ImportSummarySchema
+from relais_platform.tabular.http import exportable
 from relais_platform.tabular.writer import CSV_MIMETYPE, XLSX_MIMETYPE
-from relais_platform.tenants.schemas import error_responses
+from relais_platform.tenants.schemas import PAGINATION_HEADERS, error_responses
 
 blp = Blueprint("imports_api", __name__,
                 description="Imports (relais, utilisateurs, bénéficiaires, stock, catalogue)")
@@ -42,6 +45,19 @@ def uploaded() -> tuple[str, str, bytes]:
 
 @blp.route("/imports")
 class ImportCollection(MethodView):
+    @api_access(*IMPORTERS)
+    @blp.arguments(ImportListArgs, location="query")
+    @blp.response(200, ImportSummarySchema(many=True), headers=PAGINATION_HEADERS)
+    @error_responses(blp, 401, 403, 422)
+    @exportable(ImportSummarySchema, "imports")
+    def get(self, args: dict[str, Any]):
+        """Les imports de l'appelant, du plus récent au plus ancien : ceux de l'équipe nationale, ou
+        ceux de son relais (référent) ; les compteurs du rapport, sans la liste des erreurs."""
+        page, per_page = args["page"], args["per_page"]
+        runs, total = paginate(imports.import_list(current_user, kind=args.get("kind"),
+                                                   status=args.get("status")), page, per_page)
+        return runs, pagination_headers(total, page, per_page)
+
     @api_access(*IMPORTERS)
     @blp.doc(requestBody=UPLOAD_BODY)
     @blp.response(202, ImportSchema)

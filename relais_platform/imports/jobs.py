@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 from flask_login import login_user
 
 from relais_platform.accounts.models import User
 from relais_platform.extensions import db
-from relais_platform.imports import services
+from relais_platform.imports import retention, services
 from relais_platform.imports.models import ImportRun
 from relais_platform.tenancy import bind_relais, current_scope
+
+log = logging.getLogger(__name__)
 
 
 def check_import(import_id: int) -> None:
@@ -34,3 +38,11 @@ def apply_import(import_id: int) -> None:
         login_user(db.session.get(User, actor_id))
         services.run_apply(import_id)
         db.session.commit()
+
+
+def purge_import_files() -> int:
+    """Daily: drop the files of imports done with, or never applied within
+    IMPORT_RETENTION_DAYS (`imports.retention`)."""
+    count = retention.purge_files()
+    log.info("retention: %d imports purged of their file", count)
+    return count

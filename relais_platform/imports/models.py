@@ -45,6 +45,8 @@ class ImportStatus(enum.StrEnum):
     APPLYING = "applying"
     APPLIED = "applied"
     FAILED = "failed"
+    # Never applied within IMPORT_RETENTION_DAYS: the file was dropped (upload it again).
+    EXPIRED = "expired"
 
 
 class ImportRun(CreatedAt, Model):
@@ -57,8 +59,9 @@ class ImportRun(CreatedAt, Model):
     kind: Mapped[ImportKind] = enum_column(ImportKind)
     status: Mapped[ImportStatus] = enum_column(ImportStatus, default=ImportStatus.CHECKING)
     filename: Mapped[str] = mapped_column(String(200))
-    # The uploaded file, read by the check and apply jobs; emptied once applied.
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The uploaded file, read by the check and apply jobs; NULL once applied, failed or
+    # invalid, and after IMPORT_RETENTION_DAYS for a file never applied (`imports.retention`).
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     valid_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

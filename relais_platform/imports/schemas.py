@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from relais_platform.api import PaginationArgs
 from relais_platform.imports.models import ImportKind, ImportStatus
 
 KINDS = [k.value for k in ImportKind]
+STATUSES = [s.value for s in ImportStatus]
 
 UPLOAD_BODY = {
     "required": True,
@@ -38,7 +40,9 @@ class ProblemSchema(Schema):
 class ImportSchema(Schema):
     id = fields.Integer()
     kind = fields.Enum(ImportKind, by_value=True)
-    status = fields.Enum(ImportStatus, by_value=True)
+    status = fields.Enum(ImportStatus, by_value=True, metadata={
+        "description": "checking, checked, invalid, applying, applied, failed, ou expired (pas appliqué "
+                       "dans les IMPORT_RETENTION_DAYS jours : fichier supprimé, à envoyer de nouveau)"})
     filename = fields.String()
     rows = fields.Integer()
     valid_rows = fields.Integer()
@@ -57,3 +61,15 @@ class ImportSchema(Schema):
         from relais_platform.imports.services import progress_of
 
         return progress_of(run)
+
+
+class ImportSummarySchema(ImportSchema):
+    """An import in a list: its report's counts, not its lists of problems."""
+
+    class Meta:
+        exclude = ("errors", "warnings")
+
+
+class ImportListArgs(PaginationArgs):
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    status = fields.String(validate=validate.OneOf(STATUSES))

@@ -5,9 +5,10 @@ nothing), the check and the apply running as RQ jobs.
   `file`), stores the file and queues the check.
 - `run_check` (job) reads the file as a stream, batch by batch, and records every problem by
   row and column, the counts and a preview; nothing else is written.
-- `request_apply` queues the apply of a checked file (409 while it has errors, or once
-  applied); `run_apply` (job) checks again (the platform may have changed) while writing in
-  the same transaction: any problem rolls everything back and the import is `failed`.
+- `request_apply` queues the apply of a checked file (409 while it has errors, once
+  applied, or once its file expired: see `imports.retention`); `run_apply` (job) checks
+  again (the platform may have changed) while writing in the same transaction: any problem
+  rolls everything back and the import is `failed`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, false, select
+from sqlalchemy.orm import defer
 
 from relais_platform import jobs
 from relais_platform.accounts.models import Role, User
@@ -40,11 +42,17 @@ PREVIEW_ROWS = 20
 # Beyond this, the report names the first problems and counts the rest.
 MAX_STORED_PROBLEMS = 2_000
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+DEFAULT_RETENTION_DAYS = 7
 LIST_SIZE = 30
 
 
 def max_bytes() -> int:
     return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def retention_days() -> int:
+    """Days an uploaded file is kept while it is not applied (`IMPORT_RETENTION_DAYS`)."""
+    return int(current_app.config.get("IMPORT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
 
 
 def importer_class(kind: str) -> type[Importer]:
@@ -80,7 +88,9 @@ def template(kind: str, fmt: str, actor: User) -> bytes:
                        [_meanings(columns), [c.example for c in columns]], title=kind)
 
 
-def _open(data: bytes, cls: type[Importer], role: Role) -> Table:
+def _open(data: bytes | None, cls: type[Importer], role: Role) -> Table:
+    if data is None:  # dropped by the retention rule (or once applied)
+        raise TableError(_("Le fichier n'est plus conservé : envoyez-le à nouveau."))
     columns = cls.columns_for(role)
     return open_table(
         data,
@@ -145,8 +155,21 @@ def visible_imports(actor: User) -> Select[tuple[ImportRun]]:
     return stmt.where(false())
 
 
+def import_list(actor: User, *, kind: str | None = None,
+                status: str | None = None) -> Select[tuple[ImportRun]]:
+    """The caller's imports, newest first, without their reports' lists (errors, warnings,
+    preview): a list shows counts."""
+    stmt = visible_imports(actor).options(
+        defer(ImportRun.errors), defer(ImportRun.warnings), defer(ImportRun.preview))
+    if kind is not None:
+        stmt = stmt.where(ImportRun.kind == ImportKind(kind))
+    if status is not None:
+        stmt = stmt.where(ImportRun.status == ImportStatus(status))
+    return stmt
+
+
 def recent_imports(actor: User) -> list[ImportRun]:
-    return list(db.session.scalars(visible_imports(actor).limit(LIST_SIZE)))
+    return list(db.session.scalars(import_list(actor).limit(LIST_SIZE)))
 
 
 def get_import(actor: User, import_id: int) -> ImportRun:
@@ -170,6 +193,11 @@ def progress_of(run: ImportRun) -> int:
 def request_apply(actor: User, run: ImportRun) -> ImportRun:
     if run.status in (ImportStatus.APPLYING, ImportStatus.APPLIED):
         raise Conflict(_("Ce fichier a déjà été appliqué."))
+    if run.status == ImportStatus.EXPIRED:
+        raise Conflict(_(
+            "Ce fichier n'a pas été appliqué dans les %(days)d jours suivant son envoi : il a été "
+            "supprimé. Envoyez-le à nouveau pour le vérifier et l'appliquer.",
+            days=retention_days()))
     if run.status == ImportStatus.CHECKING:
         raise Conflict(_("La vérification du fichier n'est pas terminée."))
     if run.status != ImportStatus.CHECKED or run.error_count:
@@ -245,7 +273,7 @@ def run_check(import_id: int) -> None:
     run.status = ImportStatus.INVALID if problems.errors else ImportStatus.CHECKED
     if problems.errors:
         # An invalid file is never applied (a corrected one is uploaded anew): not kept.
-        run.content = b""
+        run.content = None
 
 
 def run_apply(import_id: int) -> None:
@@ -293,13 +321,13 @@ def run_apply(import_id: int) -> None:
         run.status = ImportStatus.FAILED
         run.error_count = len(problems.errors)
         run.errors = _stored(problems.errors)
-        run.content = b""
+        run.content = None
     else:
         run.status = ImportStatus.APPLIED
         run.created, run.updated, run.skipped = importer.created, importer.updated, importer.skipped
         run.warnings = _stored(problems.warnings)
         # The file served its purpose; a beneficiaries' file is personal data.
-        run.content, run.preview = b"", {}
+        run.content, run.preview = None, {}
     run.progress = 100 if run.status == ImportStatus.APPLIED else 0
     run.finished_at = utcnow()
     redis.delete(progress_key(import_id))

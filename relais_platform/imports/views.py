@@ -29,6 +29,7 @@ STATUS_LABELS = {
     ImportStatus.APPLYING: _l("Import en cours"),
     ImportStatus.APPLIED: _l("Appliqué"),
     ImportStatus.FAILED: _l("Échoué, rien n'a été enregistré"),
+    ImportStatus.EXPIRED: _l("Expiré, fichier supprimé sans être appliqué"),
 }
 
 
@@ -65,7 +66,8 @@ def index() -> Response | tuple[str, int] | str:
             return redirect(url_for("imports.detail", import_id=run.id))
     kinds = [(cls, cls.columns_for(current_user.role)) for cls in imports.kinds_for(current_user.role)]
     return render_template("imports/index.html", form=form, kinds=kinds,
-                           runs=imports.recent_imports(current_user)), 422 if form.errors else 200
+                           runs=imports.recent_imports(current_user),
+                           retention_days=imports.retention_days()), 422 if form.errors else 200
 
 
 @bp.route("/<int:import_id>")
@@ -74,6 +76,7 @@ def detail(import_id: int) -> str:
     run = imports.get_import(current_user, import_id)
     return render_template("imports/detail.html", run=run, progress=imports.progress_of(run),
                            running=run.status in RUNNING, form=ActionForm(),
+                           retention_days=imports.retention_days(),
                            columns=imports.columns_for(run.kind.value, current_user.role))
 
 

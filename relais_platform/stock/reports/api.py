@@ -13,8 +13,10 @@ from relais_platform.stock.distributions.api import ADMIN, NATIONAL, STAFF
 from relais_platform.stock.reports import services as reports
 from relais_platform.stock.reports.schemas import (
     NetworkStockSchema,
+    OwnReportsArgs,
     ReportInSchema,
     ReportOutSchema,
+    ReportSummarySchema,
     ReviewInSchema,
     ReviewOutSchema,
     ReviewQueueSchema,
@@ -36,6 +38,18 @@ class StockReportByPeriod(MethodView):
 
 @blp.route("/stock-reports")
 class StockReports(MethodView):
+    @api_access(*STAFF)
+    @blp.arguments(OwnReportsArgs, location="query")
+    @blp.response(200, ReportSummarySchema(many=True), headers=PAGINATION_HEADERS)
+    @error_responses(blp, 401, 403, 422)
+    @exportable(ReportSummarySchema, "rapports-de-stock-du-relais")
+    def get(self, args: dict[str, Any]):
+        """Les rapports mensuels envoyés par son relais, le mois le plus récent d'abord, avec
+        leur revue et le total de leurs lignes (équipe du relais)."""
+        page, per_page = args["page"], args["per_page"]
+        rows, total = reports.own_reports(page, per_page, status=args.get("status"))
+        return rows, pagination_headers(total, page, per_page)
+
     @api_access(*ADMIN)
     @blp.arguments(ReportInSchema)
     @blp.response(201, ReportOutSchema)

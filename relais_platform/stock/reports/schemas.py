@@ -6,7 +6,9 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from relais_platform.api import PaginationArgs
 from relais_platform.stock.distributions.schemas import REASON_FIELD as _reason
+from relais_platform.stock.reports.models import ReportStatus
 from relais_platform.stock.warehouse.models import ReasonCode
 
 _CODE: dict[str, Any] = {"by_value": True, "allow_none": True,
@@ -119,3 +121,26 @@ class NetworkStockSchema(Schema):
     name = fields.String()
     on_hand = fields.Integer()
     relais_holding = fields.Integer()
+
+
+class OwnReportsArgs(PaginationArgs):
+    status = fields.String(validate=validate.OneOf([s.value for s in ReportStatus]))
+
+
+class ReportSummarySchema(Schema):
+    """A stored report in its relais' list: the month, its review, its lines' totals."""
+
+    id = fields.Integer()
+    period = fields.Method("_period", metadata={"type": "string", "description": "AAAA-MM"})
+    status = fields.Enum(ReportStatus, by_value=True, metadata={
+        "description": "submitted (à relire), accepted, ou returned (renvoyé pour correction)"})
+    submitted_at = fields.DateTime()
+    reviewed_at = fields.DateTime(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+    line_count = fields.Integer(metadata={"description": "Nombre de produits déclarés"})
+    losses = fields.Integer(metadata={"description": "Pertes déclarées, en unités"})
+    adjustment = fields.Integer(metadata={"description": "Ajustements (somme signée), en unités"})
+    discrepancy = fields.Integer(metadata={"description": "Pertes déclarées + |ajustements|, en unités"})
+
+    def _period(self, row: Any) -> str:
+        return f"{row.period:%Y-%m}"

@@ -38,6 +38,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from relais_platform.api import paginate_rows
 from relais_platform.audit import services as audit
 from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import Conflict, NotFound, ValidationFailed
@@ -465,6 +466,41 @@ def _stored_payload(report: StockReport, payload: dict[str, Any]) -> dict[str, A
             for line in sorted(report.lines, key=lambda item: item.product.sku)
         ])
     return payload
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    id: int
+    period: date
+    status: ReportStatus
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    review_comment: str | None
+    line_count: int
+    losses: int
+    adjustment: int
+    discrepancy: int
+
+
+def own_reports(page: int, per_page: int, *, status: str | None = None) -> tuple[list[ReportSummary], int]:
+    """The bound relais' stored reports, the latest month first, each with its lines' totals
+    (losses, net adjustment, losses + |adjustments|): two queries a page."""
+    relais_id = bound_relais_id()
+    stmt = (
+        select(StockReport.id, StockReport.period, StockReport.status, StockReport.submitted_at,
+               StockReport.reviewed_at, StockReport.review_comment, func.count(StockReportLine.id),
+               func.coalesce(func.sum(StockReportLine.losses), 0),
+               func.coalesce(func.sum(StockReportLine.adjustment), 0),
+               func.coalesce(func.sum(func.abs(StockReportLine.adjustment) + StockReportLine.losses), 0))
+        .outerjoin(StockReportLine, StockReportLine.report_id == StockReport.id)
+        .where(StockReport.relais_id == relais_id)
+        .group_by(StockReport.id)
+        .order_by(StockReport.period.desc(), StockReport.id.desc())
+    )
+    if status is not None:
+        stmt = stmt.where(StockReport.status == ReportStatus(status))
+    rows, total = paginate_rows(stmt, page, per_page)
+    return [ReportSummary(*row) for row in rows], total
 
 
 def returned_periods(relais_id: int) -> list[date]:

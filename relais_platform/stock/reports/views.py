@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role
+from relais_platform.bounds import INT32_MAX
 from relais_platform.domain import DomainError, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.blueprints import distributions_bp as bp
@@ -38,6 +39,18 @@ def month_name(period: str) -> str:
 def report_latest() -> BaseResponse:
     period = reports.format_period(reports.last_ended_period())
     return redirect(url_for("distributions.report", period=period))
+
+
+@bp.get("/reports/history")
+@roles_required(*STAFF)
+def report_list() -> Page:
+    """The relais' stored monthly reports, the latest month first, with their downloads."""
+    page = min(page_number(), INT32_MAX)
+    rows, total = reports.own_reports(page, PAGE_SIZE)
+    return render_template("distributions/report_list.html", rows=rows, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), total=total,
+                           latest=reports.format_period(reports.last_ended_period()),
+                           title=_("Rapports de stock envoyés"))
 
 
 def _report_page(period: str, values: dict[str, str] | None = None, messages: list[str] | None = None,

@@ -23,6 +23,8 @@ from relais_platform.stock.warehouse.schemas import (
     InventoryItemSchema,
     InventoryQueryArgs,
     MovementSchema,
+    NationalMovementArgs,
+    NationalMovementSchema,
     ReceiptResultSchema,
     ReceiptSchema,
     ReturnResultSchema,
@@ -51,6 +53,23 @@ class Stock(MethodView):
         open_national_scope("vue du stock national")
         page, per_page = args["page"], args["per_page"]
         rows, total = national.stock_overview(page, per_page, active=args.get("active"))
+        return rows, pagination_headers(total, page, per_page)
+
+
+@blp.route("/stock/movements")
+class NationalMovements(MethodView):
+    @api_access(Role.NATIONAL)
+    @blp.arguments(NationalMovementArgs, location="query")
+    @blp.response(200, NationalMovementSchema(many=True), headers=PAGINATION_HEADERS)
+    @error_responses(blp, 401, 403, 422)
+    @exportable(NationalMovementSchema, "mouvements-stock-national")
+    def get(self, args: dict[str, Any]):
+        """Le registre du stock national (réceptions, réservations, expéditions, ajustements,
+        retours, transferts), du plus récent au plus ancien ; filtres : produit (product_id ou
+        sku), type, jours (from, to inclus) (national)."""
+        open_national_scope("registre du stock national")
+        page, per_page = args["page"], args["per_page"]
+        rows, total = national.movements(args["filters"], page, per_page)
         return rows, pagination_headers(total, page, per_page)
 
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from relais_platform.stock.fields import EuroField, optional_int
 from relais_platform.stock.supply.origins import Origin
-from relais_platform.stock.warehouse.models import ReasonCode, UnitStatus
+from relais_platform.stock.warehouse.models import MovementKind, ReasonCode, UnitStatus
 
 UNIT_STATUS_LABELS = {
     UnitStatus.IN_STOCK: _l("en stock national"),
@@ -23,6 +23,17 @@ UNIT_STATUS_LABELS = {
     UnitStatus.DEFECTIVE: _l("défectueuse"),
     UnitStatus.LOST: _l("perdue"),
     UnitStatus.IN_TRANSIT: _l("en transit entre deux emplacements"),
+}
+
+MOVEMENT_KIND_LABELS = {
+    MovementKind.RECEIPT: _l("réception"),
+    MovementKind.RESERVATION: _l("réservation"),
+    MovementKind.RELEASE: _l("libération du réservé"),
+    MovementKind.SHIPMENT: _l("expédition"),
+    MovementKind.ADJUSTMENT: _l("ajustement"),
+    MovementKind.RETURN: _l("retour"),
+    MovementKind.TRANSFER_OUT: _l("départ vers un autre emplacement"),
+    MovementKind.TRANSFER_IN: _l("arrivée d'un autre emplacement"),
 }
 
 REASON_LABELS = {

@@ -12,13 +12,17 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from typing import cast
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import BigInteger, Select, Table, any_, bindparam, func, insert, literal, null, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import DateTime, String
 
+from relais_platform.api import paginate_rows
 from relais_platform.audit.services import current_actor_id
 from relais_platform.domain import NotFound, ValidationFailed
 from relais_platform.extensions import db
@@ -40,6 +44,7 @@ from relais_platform.stock.warehouse.models import (
     UnitStatus,
 )
 from relais_platform.stock.warehouse.serials import MAX_SERIALS_PER_RECEIPT, check_serials, expand_iccid_range
+from relais_platform.tenants.models import Relais
 
 MAX_RECEIPT_QUANTITY = 1_000_000
 # A 422 listing 100,000 bad serials helps nobody: name the first ones, count the rest.
@@ -418,6 +423,68 @@ def stock_overview(page: int, per_page: int, *, active: bool | None = None) -> t
 def stock_row(product: Product) -> StockRow:
     return _with_locations([StockRow(*db.session.execute(_stock_rows().where(Product.id == product.id))
                                      .one())])[0]
+
+
+@dataclass(frozen=True)
+class MovementFilters:
+    product_id: int | None = None
+    sku: str | None = None
+    kind: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass(frozen=True)
+class NationalMovement:
+    id: int
+    occurred_at: datetime
+    product_id: int
+    sku: str
+    product_name: str
+    kind: MovementKind
+    on_hand_delta: int
+    reserved_delta: int
+    location_id: int | None
+    location_name: str | None
+    order_id: int | None
+    relais_id: int | None
+    relais_name: str | None
+    reason: str | None
+    reason_code: ReasonCode | None
+    actor_id: int | None
+
+
+def movements(filters: MovementFilters, page: int, per_page: int) -> tuple[list[NationalMovement], int]:
+    """The national ledger, newest first, filtered by product (id or SKU), kind and days (in the
+    platform's time zone, both included): the page and its count (capped, see `paginate_rows`),
+    two queries. `to` before `from` is a 422."""
+    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
+        raise ValidationFailed.field("to", _("La date de fin précède la date de début."))
+    stmt = (
+        select(StockMovement.id, StockMovement.occurred_at, StockMovement.product_id, Product.sku,
+               Product.name, StockMovement.kind, StockMovement.on_hand_delta,
+               StockMovement.reserved_delta, StockMovement.location_id, StockLocation.name,
+               StockMovement.order_id, StockMovement.relais_id, Relais.name, StockMovement.reason,
+               StockMovement.reason_code, StockMovement.actor_id)
+        .join(Product, Product.id == StockMovement.product_id)
+        .outerjoin(StockLocation, StockLocation.id == StockMovement.location_id)
+        .outerjoin(Relais, Relais.id == StockMovement.relais_id)
+    )
+    if filters.product_id is not None:
+        stmt = stmt.where(StockMovement.product_id == filters.product_id)
+    if filters.sku:
+        stmt = stmt.where(Product.sku == filters.sku.strip().upper())
+    if filters.kind:
+        stmt = stmt.where(StockMovement.kind == MovementKind(filters.kind))
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    if filters.date_from is not None:
+        stmt = stmt.where(StockMovement.occurred_at >= datetime.combine(filters.date_from, time(), zone))
+    if filters.date_to is not None:
+        stmt = stmt.where(StockMovement.occurred_at
+                          < datetime.combine(filters.date_to + timedelta(days=1), time(), zone))
+    rows, total = paginate_rows(
+        stmt.order_by(StockMovement.occurred_at.desc(), StockMovement.id.desc()), page, per_page)
+    return [NationalMovement(*row) for row in rows], total
 
 
 def find_unit(serial: str, sku: str | None = None, *, relais_id: int | None = None) -> SerialUnit:

@@ -4,13 +4,16 @@ Schemas check shapes; `warehouse.national` and `warehouse.inventory` keep the ru
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 
 from relais_platform.api import PaginationArgs
+from relais_platform.bounds import INT64_MAX
 from relais_platform.stock.supply.schemas import PassportSchema
-from relais_platform.stock.warehouse.models import ReasonCode, UnitStatus
+from relais_platform.stock.warehouse.models import MovementKind, ReasonCode, UnitStatus
+from relais_platform.stock.warehouse.national import MovementFilters
 
 LOCATION_ID: dict[str, Any] = {
     "metadata": {"description": "Emplacement du stock national (défaut : l'emplacement par défaut)"}}
@@ -189,3 +192,47 @@ class UnitSchema(Schema):
 class UnitQueryArgs(Schema):
     sku = fields.String(validate=validate.Length(max=40),
                         metadata={"description": "Obligatoire si plusieurs produits portent ce numéro"})
+
+
+_DAY = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
+
+
+class MovementFilterSchema(Schema):
+    """Filters of the national ledger (the web page loads the same)."""
+
+    product_id = fields.Integer(validate=validate.Range(min=1, max=INT64_MAX))
+    sku = fields.String(validate=validate.Length(min=1, max=40))
+    kind = fields.String(validate=validate.OneOf([k.value for k in MovementKind]))
+    date_from = fields.Date(data_key="from", validate=_DAY,
+                            metadata={"description": "Depuis ce jour (inclus)"})
+    date_to = fields.Date(data_key="to", validate=_DAY,
+                          metadata={"description": "Jusqu'à ce jour (inclus)"})
+
+    @post_load
+    def _filters(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        keys = ("product_id", "sku", "kind", "date_from", "date_to")
+        rest = {key: value for key, value in data.items() if key not in keys}
+        return {**rest, "filters": MovementFilters(**{key: data.get(key) for key in keys})}
+
+
+class NationalMovementArgs(PaginationArgs, MovementFilterSchema):
+    pass
+
+
+class NationalMovementSchema(Schema):
+    id = fields.Integer()
+    occurred_at = fields.DateTime()
+    product_id = fields.Integer()
+    sku = fields.String()
+    product_name = fields.String()
+    kind = fields.Enum(MovementKind, by_value=True)
+    on_hand_delta = fields.Integer(metadata={"description": "Variation du stock (en transit compris)"})
+    reserved_delta = fields.Integer(metadata={"description": "Variation du réservé"})
+    location_id = fields.Integer(allow_none=True)
+    location_name = fields.String(allow_none=True)
+    order_id = fields.Integer(allow_none=True)
+    relais_id = fields.Integer(allow_none=True, metadata={"description": "Relais destinataire ou d'origine"})
+    relais_name = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    reason_code = fields.Enum(ReasonCode, by_value=True, allow_none=True)
+    actor_id = fields.Integer(allow_none=True)

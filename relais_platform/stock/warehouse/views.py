@@ -8,10 +8,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.forms import add_errors
+from relais_platform.bounds import INT32_MAX
 from relais_platform.domain import DomainError, NotFound, ValidationFailed
 from relais_platform.extensions import db
 from relais_platform.stock.blueprints import stock_bp as bp
@@ -34,11 +36,17 @@ from relais_platform.stock.scope import open_national_scope
 from relais_platform.stock.supply import origins
 from relais_platform.stock.warehouse import inventory, locations, national
 from relais_platform.stock.warehouse.forms import (
+    MOVEMENT_KIND_LABELS,
+    REASON_LABELS,
     UNIT_STATUS_LABELS,
     AdjustmentForm,
     ReceiptForm,
     UnitLookupForm,
 )
+from relais_platform.stock.warehouse.schemas import MovementFilterSchema
+
+# The national ledger's filters, as the page's form and the API name them.
+MOVEMENT_FILTERS = ("sku", "kind", "from", "to")
 
 
 @bp.app_template_filter("unit_status_label")
@@ -103,6 +111,36 @@ def _stock_page(
 @roles_required(*NATIONAL)
 def national_stock() -> Page:
     return _stock_page()
+
+
+@bp.get("/national/movements")
+@roles_required(*NATIONAL)
+def national_movements() -> Page:
+    """The national ledger, filtered like its API route (whose downloads the page links)."""
+    typed = {key: request.args[key].strip() for key in MOVEMENT_FILTERS
+             if (request.args.get(key) or "").strip()}
+    if any(key in request.args and key not in typed for key in MOVEMENT_FILTERS):
+        # The form's empty fields: dropped from the address (and from the download links).
+        args: dict[str, Any] = {**typed, **({"page": request.args["page"]} if "page" in request.args else {})}
+        return redirect(url_for("stock.national_movements", **args))
+    open_national_scope(_("registre du stock national"))
+    errors: dict[str, list[str]] = {}
+    rows: list[national.NationalMovement] = []
+    total, page = 0, min(page_number(), INT32_MAX)
+    try:
+        filters = MovementFilterSchema().load(typed)["filters"]
+        rows, total = national.movements(filters, page, PAGE_SIZE)
+    except ValidationError as exc:
+        errors = {key: list(value) for key, value in exc.normalized_messages().items()}
+    except ValidationFailed as exc:
+        errors = exc.errors
+    return render_template(
+        "stock/national_movements.html",
+        rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), typed=typed,
+        errors=errors, products=_product_choices(), kinds=MOVEMENT_KIND_LABELS, reasons=REASON_LABELS,
+        actors=actor_names(row.actor_id for row in rows),
+        title=_("Mouvements du stock national"),
+    ), 422 if errors else 200
 
 
 @bp.post("/national/receipts")
