@@ -5,14 +5,14 @@ applied, failed or invalid, and after IMPORT_RETENTION_DAYS for a file never app
 import becomes `expired`). Files emptied before this revision (stored as zero bytes) become NULL.
 
 Revision ID: 0021_import_retention
-Revises: 0019_activity_summary
+Revises: 0020_reporting_summaries
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_import_retention"
-down_revision = "0019_activity_summary"
+down_revision = "0020_reporting_summaries"
 branch_labels = None
 depends_on = None
 
