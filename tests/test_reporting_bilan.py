@@ -187,7 +187,7 @@ def test_a_non_superuser_owner_reads_personal_tables_only_through_the_policy(app
     function sets); without that policy it would count nothing."""
     role = "relais_bilan_owner_test"
     tables = ("beneficiaries", "accompaniment_participants", "parcours_enrolments", "distributions",
-              "reporting_person_days")
+              "reporting_person_days", "reporting_people_counts")
     signatures = ("bilan_personal_counts(bigint[], integer, integer, text)",
                   "reporting_period_counts(bigint[], date, date, text, boolean, integer)")
     with owner_engine.begin() as conn:

@@ -45,8 +45,8 @@ BILAN_SIGNATURE = "bilan_personal_counts(bigint[], integer, integer, text)"
 PERIOD_SIGNATURE = "reporting_period_counts(bigint[], date, date, text, boolean, integer)"
 DRIFT_SIGNATURE = "reporting_summaries_drift()"
 RECHECK_SIGNATURE = "reporting_recheck_person_days(bigint[], bigint[], date[])"
-SUMMARIES = ("reporting_person_days", "reporting_distribution_months", "reporting_session_months",
-             "reporting_relais_days")
+SUMMARIES = ("reporting_person_days", "reporting_people_counts", "reporting_distribution_months",
+             "reporting_session_months", "reporting_relais_days")
 
 DAY_FUNCTIONS = """
 CREATE FUNCTION reporting_day_bit(p_day date) RETURNS bit(366)
@@ -98,6 +98,105 @@ RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
 $$;
 """
 
+# A person's coarse categories, copied onto their days so that the breakdowns read one table
+# and the counters below can be kept from it alone (a merged record's rows are deleted with it:
+# its categories must be on the rows). From `beneficiaries b LEFT JOIN referrers rf`.
+PROFILE_COLUMNS = "situation, birth_year, housing, banked, nationality, language, referrer_kind"
+PROFILE = ("coalesce(b.situation, 'unknown'), b.birth_year, coalesce(b.housing, 'unknown'), "
+           "coalesce(b.banked, 'unknown'), coalesce(b.nationality, 'unknown'), "
+           "coalesce(b.language, 'unknown'), coalesce(rf.kind, 'none')")
+DIMENSIONS = ("situation", "age_band", "housing", "banked", "nationality", "language", "referrer_kind")
+
+AGE_FUNCTION = """
+CREATE FUNCTION reporting_age_band(p_year integer, p_birth_year integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN p_birth_year IS NULL THEN 'unknown'
+              WHEN p_year - p_birth_year < 25 THEN 'under_25'
+              WHEN p_year - p_birth_year < 45 THEN '25_44'
+              WHEN p_year - p_birth_year < 65 THEN '45_64'
+              ELSE '65_plus' END
+$$;
+"""
+
+# People reached per calendar year, relais and category value (and 'named': all of them),
+# folded from the people's days: a row appears (+1), moves category (−1, +1) or goes (−1).
+# The report of a whole year reads these few rows instead of one row per person.
+def _counts_signed(table: str, sign: str) -> str:
+    values = ", ".join(
+        ["('named', '')"]
+        + [f"('{d}', reporting_age_band(x.year, x.birth_year))" if d == "age_band" else f"('{d}', x.{d})"
+           for d in DIMENSIONS])
+    return (f"SELECT x.year, x.relais_id, v.dimension, v.value, {sign} AS sign FROM {table} x "
+            f"CROSS JOIN LATERAL (VALUES {values}) AS v(dimension, value)")
+
+
+def _counts_function(event: str) -> tuple[str, str]:
+    added, removed = TRANSITIONS[event]
+    parts = [_counts_signed(t, sign) for t, sign in ((added, "1"), (removed, "-1")) if t]
+    name = f"reporting_fold_people_counts_{event.lower()}"
+    function = f"""
+CREATE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_setting text := coalesce(current_setting('app.personal_aggregate', true), '');
+BEGIN
+  PERFORM set_config('app.personal_aggregate', 'on', true);
+  INSERT INTO reporting_people_counts AS t (year, relais_id, dimension, value, people)
+  SELECT s.year, s.relais_id, s.dimension, s.value, sum(s.sign)
+    FROM ({" UNION ALL ".join(parts)}) s
+   GROUP BY 1, 2, 3, 4 HAVING sum(s.sign) <> 0
+  ON CONFLICT (year, relais_id, dimension, value) DO UPDATE SET people = t.people + excluded.people;
+  PERFORM set_config('app.personal_aggregate', v_setting, true);
+  RETURN NULL;
+END $$;"""
+    referencing = " ".join(
+        f"{kind} TABLE AS {alias}" for kind, alias in (("NEW", added), ("OLD", removed)) if alias)
+    trigger = (f"CREATE TRIGGER reporting_person_days_counts_{event.lower()} AFTER {event} ON reporting_person_days "
+               f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {name}()")
+    return function, trigger
+
+
+# A profile edited, a person erased (anonymised: categories unknown), a referring structure
+# changing kind: their days' copies follow, and the counters with them.
+PROFILE_FUNCTIONS = f"""
+CREATE FUNCTION reporting_follow_profiles() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_setting text := coalesce(current_setting('app.personal_aggregate', true), '');
+BEGIN
+  PERFORM set_config('app.personal_aggregate', 'on', true);
+  UPDATE reporting_person_days t
+     SET ({PROFILE_COLUMNS}) = (SELECT {PROFILE})
+    FROM new_rows b JOIN old_rows o ON o.id = b.id
+    LEFT JOIN referrers rf ON rf.id = b.referrer_id
+   WHERE t.beneficiary_id = b.id
+     AND (o.situation, o.birth_year, o.housing, o.banked, o.nationality, o.language, o.referrer_id)
+         IS DISTINCT FROM (b.situation, b.birth_year, b.housing, b.banked, b.nationality, b.language, b.referrer_id);
+  PERFORM set_config('app.personal_aggregate', v_setting, true);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER beneficiaries_reporting_profiles AFTER UPDATE ON beneficiaries
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION reporting_follow_profiles();
+
+CREATE FUNCTION reporting_follow_referrers() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_setting text := coalesce(current_setting('app.personal_aggregate', true), '');
+BEGIN
+  PERFORM set_config('app.personal_aggregate', 'on', true);
+  UPDATE reporting_person_days t SET referrer_kind = rf.kind
+    FROM new_rows rf JOIN old_rows o ON o.id = rf.id
+    JOIN beneficiaries b ON b.referrer_id = rf.id
+   WHERE t.beneficiary_id = b.id AND o.kind IS DISTINCT FROM rf.kind;
+  PERFORM set_config('app.personal_aggregate', v_setting, true);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER referrers_reporting_kind AFTER UPDATE ON referrers
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION reporting_follow_referrers();
+"""
+
 # Facts as each summary sees them, from one transition table ({t}): (relais_id, day,
 # beneficiary_id) for people, the month rows for the month summaries.
 PEOPLE = {
@@ -107,7 +206,7 @@ PEOPLE = {
                                   "JOIN accompaniment_sessions s ON s.id = p.session_id "
                                   "WHERE s.deleted_at IS NULL",
     "accompaniment_sessions": "SELECT p.relais_id, s.held_on AS day, p.beneficiary_id FROM {t} s "
-                              "JOIN accompaniment_participants p ON p.session_id = s.id "
+                              "JOIN accompaniment_participants p ON p.relais_id = s.relais_id AND p.session_id = s.id "
                               "WHERE s.deleted_at IS NULL",
 }
 DISTRIBUTION_MONTHS = ("SELECT relais_id, date_trunc('month', distributed_on)::date AS month, product_id, "
@@ -118,7 +217,7 @@ SESSION_MONTHS = {
         "SELECT s.relais_id, date_trunc('month', s.held_on)::date AS month, s.kind, "
         "coalesce(s.theme, 'none') AS theme, 1 AS sessions, s.anonymous_count AS anonymous, "
         "s.duration_minutes * (s.anonymous_count + (SELECT count(*) FROM accompaniment_participants p "
-        "WHERE p.session_id = s.id)) AS minutes FROM {t} s WHERE s.deleted_at IS NULL"),
+        "WHERE p.relais_id = s.relais_id AND p.session_id = s.id)) AS minutes FROM {t} s WHERE s.deleted_at IS NULL"),
     "accompaniment_participants": (
         "SELECT s.relais_id, date_trunc('month', s.held_on)::date AS month, s.kind, "
         "coalesce(s.theme, 'none') AS theme, 0 AS sessions, 0 AS anonymous, s.duration_minutes AS minutes "
@@ -141,11 +240,16 @@ def _people_sql(template: str, added: str | None, removed: str | None) -> str:
     if added:
         old = f" EXCEPT SELECT relais_id, day, beneficiary_id FROM ({template.format(t=removed)}) r" if removed else ""
         statements.append(f"""
-  INSERT INTO reporting_person_days AS t (year, relais_id, beneficiary_id, days)
-  SELECT extract(year FROM x.day)::integer, x.relais_id, x.beneficiary_id, bit_or(reporting_day_bit(x.day))
-    FROM (SELECT relais_id, day, beneficiary_id FROM ({template.format(t=added)}) a{old}) x
-   GROUP BY 1, 2, 3
-  ON CONFLICT (year, relais_id, beneficiary_id) DO UPDATE SET days = t.days | excluded.days;""")
+  INSERT INTO reporting_person_days AS t (year, relais_id, beneficiary_id, days, {PROFILE_COLUMNS})
+  SELECT x.year, x.relais_id, x.beneficiary_id, x.days, {PROFILE}
+    FROM (SELECT extract(year FROM y.day)::integer AS year, y.relais_id, y.beneficiary_id,
+                 bit_or(reporting_day_bit(y.day)) AS days
+            FROM (SELECT relais_id, day, beneficiary_id FROM ({template.format(t=added)}) a{old}) y
+           GROUP BY 1, 2, 3) x
+    JOIN beneficiaries b ON b.id = x.beneficiary_id
+    LEFT JOIN referrers rf ON rf.id = b.referrer_id
+  ON CONFLICT (year, relais_id, beneficiary_id) DO UPDATE SET days = t.days | excluded.days
+   WHERE t.days | excluded.days <> t.days;""")
     if removed:
         new = f" EXCEPT SELECT relais_id, day, beneficiary_id FROM ({template.format(t=added)}) a" if added else ""
         statements.append(f"""
@@ -224,15 +328,22 @@ CREATE TRIGGER relais_stock_movements_reporting_days AFTER INSERT ON relais_stoc
 
 # Each summary as the facts make it: the backfill writes them, the drift check compares.
 REBUILT = {
-    "reporting_person_days": """
-  SELECT extract(year FROM x.day)::integer AS year, x.relais_id, x.beneficiary_id,
-         bit_or(reporting_day_bit(x.day)) AS days
-    FROM (SELECT relais_id, distributed_on AS day, beneficiary_id FROM distributions
-           WHERE cancelled_at IS NULL AND beneficiary_id IS NOT NULL
-          UNION
-          SELECT p.relais_id, s.held_on, p.beneficiary_id FROM accompaniment_participants p
-            JOIN accompaniment_sessions s ON s.id = p.session_id WHERE s.deleted_at IS NULL) x
-   GROUP BY 1, 2, 3""",
+    "reporting_person_days": f"""
+  SELECT x.year, x.relais_id, x.beneficiary_id, x.days, {PROFILE}
+    FROM (SELECT extract(year FROM y.day)::integer AS year, y.relais_id, y.beneficiary_id,
+                 bit_or(reporting_day_bit(y.day)) AS days
+            FROM (SELECT relais_id, distributed_on AS day, beneficiary_id FROM distributions
+                   WHERE cancelled_at IS NULL AND beneficiary_id IS NOT NULL
+                  UNION
+                  SELECT p.relais_id, s.held_on, p.beneficiary_id FROM accompaniment_participants p
+                    JOIN accompaniment_sessions s ON s.id = p.session_id WHERE s.deleted_at IS NULL) y
+           GROUP BY 1, 2, 3) x
+    JOIN beneficiaries b ON b.id = x.beneficiary_id
+    LEFT JOIN referrers rf ON rf.id = b.referrer_id""",
+    # Checked against the people's days (themselves checked against the facts).
+    "reporting_people_counts": f"""
+  SELECT s.year, s.relais_id, s.dimension, s.value, sum(s.sign)::bigint AS people
+    FROM ({_counts_signed("reporting_person_days", "1")}) s GROUP BY 1, 2, 3, 4""",
     "reporting_distribution_months": """
   SELECT relais_id, date_trunc('month', distributed_on)::date AS month, product_id, programme,
          sum(quantity)::bigint AS quantity, count(*) FILTER (WHERE beneficiary_id IS NULL)::bigint AS anonymous
@@ -252,7 +363,8 @@ REBUILT = {
    GROUP BY 1, 2""",
 }
 COLUMNS = {
-    "reporting_person_days": "year, relais_id, beneficiary_id, days",
+    "reporting_person_days": f"year, relais_id, beneficiary_id, days, {PROFILE_COLUMNS}",
+    "reporting_people_counts": "year, relais_id, dimension, value, people",
     "reporting_distribution_months": "relais_id, month, product_id, programme, quantity, anonymous",
     "reporting_session_months": "relais_id, month, kind, theme, sessions, anonymous, minutes",
     "reporting_relais_days": "relais_id, year, days",
@@ -260,6 +372,7 @@ COLUMNS = {
 # Rows that fold to nothing are dropped by the triggers; the comparison ignores any left.
 LIVE = {
     "reporting_person_days": "bit_count(days) > 0",
+    "reporting_people_counts": "people <> 0",
     "reporting_distribution_months": "quantity <> 0 OR anonymous <> 0",
     "reporting_session_months": "sessions <> 0 OR anonymous <> 0 OR minutes <> 0",
     "reporting_relais_days": "bit_count(days) > 0",
@@ -286,9 +399,12 @@ END $$;"""
 
 
 # What both reports count over [p_from, p_to] (inclusive), for the relais ids given (already
-# resolved from the caller's scope). Whole months come from the month summaries, the partial
-# months at either end from the facts; people from their days. Called only from the two
-# SECURITY DEFINER functions below (the personal rows are readable while they run).
+# resolved from the caller's scope; NULL: the whole network). Whole months come from the month
+# summaries, the partial months at either end from the facts; people from their days. Called
+# only from the two SECURITY DEFINER functions below (the personal rows are readable while they
+# run). Plans are made for each call's values (force_custom_plan): a false branch condition
+# (`v_head`, `v_all`...) is then a constant the planner folds away, so an empty edge costs
+# nothing and the whole network is a plain scan rather than 2,000 probes.
 PERIOD_FUNCTION = """
 CREATE FUNCTION reporting_period_counts(p_ids bigint[], p_from date, p_to date, p_zone text,
                                         p_breakdowns boolean, p_year integer)
@@ -297,14 +413,28 @@ LANGUAGE plpgsql STABLE SET search_path = public, pg_temp
 SET plan_cache_mode = 'force_custom_plan' AS $$
 #variable_conflict use_column
 DECLARE
+  v_all boolean := p_ids IS NULL;
   v_hi date := p_to + 1;
   v_full_lo date := (date_trunc('month', p_from - 1) + interval '1 month')::date;
   v_full_hi date := date_trunc('month', p_to + 1)::date;
+  v_months boolean;
+  v_head boolean;
+  v_tail boolean;
+  v_first_year integer := extract(year FROM p_from)::integer;
+  v_last_year integer := extract(year FROM p_to)::integer;
+  v_masks bit(366)[];
+  v_whole_year boolean := p_from = make_date(extract(year FROM p_from)::integer, 1, 1)
+                          AND p_to = make_date(extract(year FROM p_from)::integer, 12, 31);
 BEGIN
   IF v_full_lo >= v_full_hi THEN  -- no whole month: the facts alone
     v_full_lo := v_hi;
     v_full_hi := v_hi;
   END IF;
+  v_months := v_full_lo < v_full_hi;
+  v_head := p_from < v_full_lo;
+  v_tail := v_full_hi < v_hi;
+  SELECT array_agg(reporting_day_mask(y, p_from, p_to) ORDER BY y) INTO v_masks
+    FROM generate_series(v_first_year, v_last_year) AS y;
 
   RETURN QUERY
     SELECT CASE WHEN GROUPING(x.sku) = 0 THEN 'sku'
@@ -317,14 +447,18 @@ BEGIN
       FROM (SELECT p.sku, p.category, y.programme, y.quantity, y.anonymous
               FROM (SELECT m.product_id, m.programme, m.quantity, m.anonymous
                       FROM reporting_distribution_months m
-                     WHERE m.relais_id IN (SELECT unnest(p_ids))
+                     WHERE v_months AND (v_all OR m.relais_id IN (SELECT unnest(p_ids)))
                        AND m.month >= v_full_lo AND m.month < v_full_hi
                     UNION ALL
                     SELECT d.product_id, d.programme, d.quantity, (d.beneficiary_id IS NULL)::integer
                       FROM distributions d
-                     WHERE d.relais_id IN (SELECT unnest(p_ids)) AND d.cancelled_at IS NULL
-                       AND ((d.distributed_on >= p_from AND d.distributed_on < v_full_lo)
-                            OR (d.distributed_on >= v_full_hi AND d.distributed_on < v_hi))) y
+                     WHERE v_head AND (v_all OR d.relais_id IN (SELECT unnest(p_ids))) AND d.cancelled_at IS NULL
+                       AND d.distributed_on >= p_from AND d.distributed_on < v_full_lo
+                    UNION ALL
+                    SELECT d.product_id, d.programme, d.quantity, (d.beneficiary_id IS NULL)::integer
+                      FROM distributions d
+                     WHERE v_tail AND (v_all OR d.relais_id IN (SELECT unnest(p_ids))) AND d.cancelled_at IS NULL
+                       AND d.distributed_on >= v_full_hi AND d.distributed_on < v_hi) y
               JOIN products p ON p.id = y.product_id) x
      GROUP BY GROUPING SETS ((x.sku), (x.category), (x.programme), ());
 
@@ -332,14 +466,17 @@ BEGIN
     WITH s AS (
       SELECT m.kind::text AS kind, m.theme::text AS theme, m.sessions, m.anonymous, m.minutes
         FROM reporting_session_months m
-       WHERE m.relais_id IN (SELECT unnest(p_ids)) AND m.month >= v_full_lo AND m.month < v_full_hi
+       WHERE v_months AND (v_all OR m.relais_id IN (SELECT unnest(p_ids)))
+         AND m.month >= v_full_lo AND m.month < v_full_hi
       UNION ALL
       SELECT a.kind, coalesce(a.theme, 'none'), 1, a.anonymous_count,
              a.duration_minutes * (a.anonymous_count + (SELECT count(*) FROM accompaniment_participants ap
-                                                          WHERE ap.session_id = a.id))
+                                                          WHERE ap.relais_id = a.relais_id
+                                                            AND ap.session_id = a.id))
         FROM accompaniment_sessions a
-       WHERE a.relais_id IN (SELECT unnest(p_ids)) AND a.deleted_at IS NULL
-         AND ((a.held_on >= p_from AND a.held_on < v_full_lo) OR (a.held_on >= v_full_hi AND a.held_on < v_hi))
+       WHERE (v_head OR v_tail) AND (v_all OR a.relais_id IN (SELECT unnest(p_ids))) AND a.deleted_at IS NULL
+         AND ((v_head AND a.held_on >= p_from AND a.held_on < v_full_lo)
+              OR (v_tail AND a.held_on >= v_full_hi AND a.held_on < v_hi))
     )
     SELECT CASE WHEN GROUPING(s.kind) = 0 THEN 'session_kind' ELSE 'theme' END,
            coalesce(s.kind, s.theme), sum(s.sessions)::numeric
@@ -352,16 +489,34 @@ BEGIN
                                 ('anonymous_attendances', t.anonymous)) AS v(metric, value)
      WHERE v.value IS NOT NULL;
 
-  -- Named people reached in the period, each once: their days meet the period's.
-  IF NOT p_breakdowns THEN
+  -- Named people reached in the period, each once. A whole calendar year reads the counters;
+  -- any other period the people's days that meet it (a person is registered in one relais:
+  -- one row a year, so only a period over several years needs them grouped).
+  IF v_whole_year THEN
+    RETURN QUERY
+      SELECT c.dimension::text, nullif(c.value, '')::text, sum(c.people)::numeric
+        FROM reporting_people_counts c
+       WHERE c.year = v_first_year AND (v_all OR c.relais_id IN (SELECT unnest(p_ids)))
+         AND (p_breakdowns OR c.dimension = 'named')
+       GROUP BY c.dimension, c.value HAVING sum(c.people) <> 0
+      UNION ALL
+      SELECT 'departement', r.departement::text, sum(c.people)::numeric
+        FROM reporting_people_counts c JOIN relais r ON r.id = c.relais_id
+       WHERE p_breakdowns AND c.year = v_first_year AND c.dimension = 'named'
+         AND (v_all OR c.relais_id IN (SELECT unnest(p_ids)))
+       GROUP BY r.departement HAVING sum(c.people) <> 0;
+  ELSIF NOT p_breakdowns THEN
     RETURN QUERY
       SELECT 'named', NULL::text, count(*)::numeric
-        FROM (SELECT DISTINCT pd.beneficiary_id
-                FROM reporting_person_days pd
-                JOIN (SELECT y, reporting_day_mask(y, p_from, p_to) AS mask
-                        FROM generate_series(extract(year FROM p_from)::integer,
-                                             extract(year FROM p_to)::integer) AS y) k ON k.y = pd.year
-               WHERE pd.relais_id IN (SELECT unnest(p_ids)) AND bit_count(pd.days & k.mask) > 0) reached;
+        FROM reporting_person_days pd
+       WHERE pd.year BETWEEN v_first_year AND v_last_year
+         AND (v_all OR pd.relais_id IN (SELECT unnest(p_ids)))
+         AND bit_count(pd.days & v_masks[pd.year - v_first_year + 1]) > 0
+         -- Over several years, each person once: at the first year they were reached.
+         AND (v_first_year = v_last_year OR NOT EXISTS (
+               SELECT 1 FROM reporting_person_days e
+                WHERE e.beneficiary_id = pd.beneficiary_id AND e.year >= v_first_year AND e.year < pd.year
+                  AND bit_count(e.days & v_masks[e.year - v_first_year + 1]) > 0));
   ELSE
     RETURN QUERY
       SELECT CASE WHEN GROUPING(z.situation) = 0 THEN 'situation'
@@ -376,28 +531,17 @@ BEGIN
              coalesce(z.situation, z.age_band, z.housing, z.banked, z.nationality, z.language,
                       z.departement, z.referrer_kind)::text,
              count(*)::numeric
-        FROM (SELECT coalesce(b.situation, 'unknown') AS situation,
-                     CASE WHEN b.birth_year IS NULL THEN 'unknown'
-                          WHEN p_year - b.birth_year < 25 THEN 'under_25'
-                          WHEN p_year - b.birth_year < 45 THEN '25_44'
-                          WHEN p_year - b.birth_year < 65 THEN '45_64'
-                          ELSE '65_plus' END AS age_band,
-                     coalesce(b.housing, 'unknown') AS housing,
-                     coalesce(b.banked, 'unknown') AS banked,
-                     coalesce(b.nationality, 'unknown') AS nationality,
-                     coalesce(b.language, 'unknown') AS language,
-                     r.departement, coalesce(rf.kind, 'none') AS referrer_kind
-                FROM (SELECT DISTINCT pd.beneficiary_id
-                        FROM reporting_person_days pd
-                        JOIN (SELECT y, reporting_day_mask(y, p_from, p_to) AS mask
-                                FROM generate_series(extract(year FROM p_from)::integer,
-                                                     extract(year FROM p_to)::integer) AS y) k
-                          ON k.y = pd.year
-                       WHERE pd.relais_id IN (SELECT unnest(p_ids))
-                         AND bit_count(pd.days & k.mask) > 0) reached
-                JOIN beneficiaries b ON b.id = reached.beneficiary_id
-                JOIN relais r ON r.id = b.relais_id
-                LEFT JOIN referrers rf ON rf.id = b.referrer_id) z
+        FROM (SELECT pd.situation, reporting_age_band(p_year, pd.birth_year) AS age_band, pd.housing,
+                     pd.banked, pd.nationality, pd.language, r.departement, pd.referrer_kind
+                FROM reporting_person_days pd JOIN relais r ON r.id = pd.relais_id
+               WHERE pd.year BETWEEN v_first_year AND v_last_year
+                 AND (v_all OR pd.relais_id IN (SELECT unnest(p_ids)))
+                 AND bit_count(pd.days & v_masks[pd.year - v_first_year + 1]) > 0
+                 -- Over several years, each person once: at the first year they were reached.
+                 AND (v_first_year = v_last_year OR NOT EXISTS (
+                       SELECT 1 FROM reporting_person_days e
+                        WHERE e.beneficiary_id = pd.beneficiary_id AND e.year >= v_first_year AND e.year < pd.year
+                          AND bit_count(e.days & v_masks[e.year - v_first_year + 1]) > 0))) z
        GROUP BY GROUPING SETS ((z.situation), (z.age_band), (z.housing), (z.banked), (z.nationality),
                                (z.language), (z.departement), (z.referrer_kind), ());
   END IF;
@@ -407,7 +551,7 @@ BEGIN
            x.kind::text, count(*)::numeric
       FROM (SELECT coalesce(rf.kind, 'none') AS kind
               FROM beneficiaries b LEFT JOIN referrers rf ON rf.id = b.referrer_id
-             WHERE b.relais_id IN (SELECT unnest(p_ids))
+             WHERE (v_all OR b.relais_id IN (SELECT unnest(p_ids)))
                AND b.created_at >= (p_from::timestamp AT TIME ZONE p_zone)
                AND b.created_at < (v_hi::timestamp AT TIME ZONE p_zone)) x
      GROUP BY GROUPING SETS ((x.kind), ());
@@ -415,14 +559,14 @@ BEGIN
   RETURN QUERY
     SELECT 'referrers', NULL::text, count(DISTINCT b.referrer_id)::numeric
       FROM beneficiaries b
-     WHERE b.relais_id IN (SELECT unnest(p_ids)) AND b.referrer_id IS NOT NULL
+     WHERE (v_all OR b.relais_id IN (SELECT unnest(p_ids))) AND b.referrer_id IS NOT NULL
        AND b.created_at >= (p_from::timestamp AT TIME ZONE p_zone)
        AND b.created_at < (v_hi::timestamp AT TIME ZONE p_zone);
 
   RETURN QUERY
     SELECT 'parcours_completed', NULL::text, count(*)::numeric
       FROM parcours_enrolments e
-     WHERE e.relais_id IN (SELECT unnest(p_ids)) AND e.completed_on >= p_from AND e.completed_on < v_hi;
+     WHERE (v_all OR e.relais_id IN (SELECT unnest(p_ids))) AND e.completed_on >= p_from AND e.completed_on < v_hi;
 END $$;
 """
 
@@ -435,6 +579,9 @@ SCOPE = """
   IF v_ids = '{}' THEN  -- nothing in scope: no row at all
     PERFORM set_config('app.personal_aggregate', '', true);
     RETURN;
+  END IF;
+  IF p_relais_ids IS NULL AND app_network_all() THEN  -- the whole network: no list to probe
+    v_ids := NULL;
   END IF;"""
 ACTIVITY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION activity_personal_counts(p_relais_ids bigint[], p_from date,
@@ -499,7 +646,20 @@ def _tables() -> None:
         sa.Column("beneficiary_id", sa.BigInteger(), sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
                   nullable=False),
         sa.Column("days", postgresql.BIT(366), nullable=False),
+        sa.Column("situation", sa.String(length=32), nullable=False),
+        sa.Column("birth_year", sa.SmallInteger(), nullable=True),
+        *[sa.Column(name, sa.String(length=32), nullable=False)
+          for name in ("housing", "banked", "nationality", "language", "referrer_kind")],
         sa.PrimaryKeyConstraint("year", "relais_id", "beneficiary_id", name=op.f("pk_reporting_person_days")),
+    )
+    op.create_table(
+        "reporting_people_counts",
+        sa.Column("year", sa.SmallInteger(), nullable=False),
+        sa.Column("relais_id", sa.BigInteger(), relais_fk(), nullable=False),
+        sa.Column("dimension", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=32), nullable=False),
+        sa.Column("people", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("year", "relais_id", "dimension", "value", name=op.f("pk_reporting_people_counts")),
     )
     op.create_index(op.f("ix_reporting_person_days_beneficiary_id"), "reporting_person_days",
                     ["beneficiary_id"])
@@ -539,16 +699,17 @@ def upgrade():
     role = current_app.config["APP_DB_ROLE"]
     for table in SUMMARIES:
         # Same reach as the facts: people's days like personal data (their own relais only).
-        op.execute(tenant_table_sql(table, personal=table == "reporting_person_days"))
+        op.execute(tenant_table_sql(table, personal=table in ("reporting_person_days", "reporting_people_counts")))
         # Written by the triggers alone, which run as the owner; people's days only while a
         # fold or a count has turned the personal setting on, like the facts (0006).
-        if table == "reporting_person_days":
+        if table in ("reporting_person_days", "reporting_people_counts"):
             gate = "current_setting('app.personal_aggregate', true) = 'on'"
             op.execute(f"CREATE POLICY bilan_aggregate ON {table} TO CURRENT_USER USING ({gate}) WITH CHECK ({gate})")
         else:
             op.execute(f"CREATE POLICY summary_maintenance ON {table} TO CURRENT_USER USING (true) WITH CHECK (true)")
         op.execute(f'REVOKE INSERT, UPDATE, DELETE ON {table} FROM "{role}"')
     op.execute(DAY_FUNCTIONS)
+    op.execute(AGE_FUNCTION)
     op.execute(RECHECK_FUNCTION)
     for table in PEOPLE:
         for event in TRANSITIONS:
@@ -561,6 +722,12 @@ def upgrade():
     for table in SUMMARIES:
         op.execute(f"INSERT INTO {table} ({COLUMNS[table]}) {REBUILT[table]}")
     op.execute("SELECT set_config('app.personal_aggregate', '', true)")
+    # The counters follow the people's days from now on (after their backfill, not twice).
+    for event in TRANSITIONS:
+        function, trigger = _counts_function(event)
+        op.execute(function)
+        op.execute(trigger)
+    op.execute(PROFILE_FUNCTIONS)
     op.execute(_drift_function())
     op.execute(PERIOD_FUNCTION)
     op.execute(ACTIVITY_FUNCTION)
@@ -576,6 +743,14 @@ def downgrade():
     op.execute(f"ALTER FUNCTION {BILAN_SIGNATURE} SET plan_cache_mode = 'force_custom_plan'")
     op.execute(f"DROP FUNCTION IF EXISTS {PERIOD_SIGNATURE}")
     op.execute(f"DROP FUNCTION IF EXISTS {DRIFT_SIGNATURE}")
+    op.execute("DROP TRIGGER IF EXISTS beneficiaries_reporting_profiles ON beneficiaries")
+    op.execute("DROP FUNCTION IF EXISTS reporting_follow_profiles()")
+    op.execute("DROP TRIGGER IF EXISTS referrers_reporting_kind ON referrers")
+    op.execute("DROP FUNCTION IF EXISTS reporting_follow_referrers()")
+    for event in TRANSITIONS:
+        op.execute(f"DROP TRIGGER IF EXISTS reporting_person_days_counts_{event.lower()} ON reporting_person_days")
+        op.execute(f"DROP FUNCTION IF EXISTS reporting_fold_people_counts_{event.lower()}()")
+    op.execute("DROP FUNCTION IF EXISTS reporting_age_band(integer, integer)")
     op.execute("DROP TRIGGER IF EXISTS relais_stock_movements_reporting_days ON relais_stock_movements")
     op.execute("DROP FUNCTION IF EXISTS reporting_fold_relais_days()")
     for table in PEOPLE:

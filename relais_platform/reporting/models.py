@@ -110,6 +110,27 @@ class ReportingPersonDays(PersonalData, Model):
     beneficiary_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("beneficiaries.id", ondelete="CASCADE"), primary_key=True, index=True)
     days: Mapped[str] = mapped_column(BIT(366))
+    # The person's categories, copied here by triggers as they change (coded values only).
+    situation: Mapped[str] = mapped_column(String(32))
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    housing: Mapped[str] = mapped_column(String(32))
+    banked: Mapped[str] = mapped_column(String(32))
+    nationality: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(32))
+    referrer_kind: Mapped[str] = mapped_column(String(32))
+
+
+class ReportingPeopleCount(TenantScoped, Model):
+    """People reached in a calendar year per category value (dimension `named`: all of them):
+    the whole-year reports read these instead of one row per person."""
+
+    __tablename__ = "reporting_people_counts"
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    relais_id: Mapped[int] = _relais_key()
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    people: Mapped[int] = mapped_column(BigInteger)
 
 
 class ReportingDistributionMonth(TenantScoped, Model):
