@@ -490,8 +490,7 @@ BEGIN
      WHERE v.value IS NOT NULL;
 
   -- Named people reached in the period, each once. A whole calendar year reads the counters;
-  -- any other period the people's days that meet it (a person is registered in one relais:
-  -- one row a year, so only a period over several years needs them grouped).
+  -- any other period the people's days that meet it.
   IF v_whole_year THEN
     RETURN QUERY
       SELECT c.dimension::text, nullif(c.value, '')::text, sum(c.people)::numeric
@@ -507,16 +506,11 @@ BEGIN
        GROUP BY r.departement HAVING sum(c.people) <> 0;
   ELSIF NOT p_breakdowns THEN
     RETURN QUERY
-      SELECT 'named', NULL::text, count(*)::numeric
+      SELECT 'named', NULL::text, count(DISTINCT pd.beneficiary_id)::numeric
         FROM reporting_person_days pd
        WHERE pd.year BETWEEN v_first_year AND v_last_year
          AND (v_all OR pd.relais_id IN (SELECT unnest(p_ids)))
-         AND bit_count(pd.days & v_masks[pd.year - v_first_year + 1]) > 0
-         -- Over several years, each person once: at the first year they were reached.
-         AND (v_first_year = v_last_year OR NOT EXISTS (
-               SELECT 1 FROM reporting_person_days e
-                WHERE e.beneficiary_id = pd.beneficiary_id AND e.year >= v_first_year AND e.year < pd.year
-                  AND bit_count(e.days & v_masks[e.year - v_first_year + 1]) > 0));
+         AND bit_count(pd.days & v_masks[pd.year - v_first_year + 1]) > 0;
   ELSE
     RETURN QUERY
       SELECT CASE WHEN GROUPING(z.situation) = 0 THEN 'situation'
@@ -531,17 +525,16 @@ BEGIN
              coalesce(z.situation, z.age_band, z.housing, z.banked, z.nationality, z.language,
                       z.departement, z.referrer_kind)::text,
              count(*)::numeric
-        FROM (SELECT pd.situation, reporting_age_band(p_year, pd.birth_year) AS age_band, pd.housing,
-                     pd.banked, pd.nationality, pd.language, r.departement, pd.referrer_kind
+        FROM (SELECT min(pd.situation) AS situation, reporting_age_band(p_year, min(pd.birth_year)) AS age_band,
+                     min(pd.housing) AS housing, min(pd.banked) AS banked, min(pd.nationality) AS nationality,
+                     min(pd.language) AS language, min(r.departement) AS departement,
+                     min(pd.referrer_kind) AS referrer_kind
                 FROM reporting_person_days pd JOIN relais r ON r.id = pd.relais_id
                WHERE pd.year BETWEEN v_first_year AND v_last_year
                  AND (v_all OR pd.relais_id IN (SELECT unnest(p_ids)))
                  AND bit_count(pd.days & v_masks[pd.year - v_first_year + 1]) > 0
-                 -- Over several years, each person once: at the first year they were reached.
-                 AND (v_first_year = v_last_year OR NOT EXISTS (
-                       SELECT 1 FROM reporting_person_days e
-                        WHERE e.beneficiary_id = pd.beneficiary_id AND e.year >= v_first_year AND e.year < pd.year
-                          AND bit_count(e.days & v_masks[e.year - v_first_year + 1]) > 0))) z
+               -- Each person once (their rows of several years carry the same categories).
+               GROUP BY pd.beneficiary_id) z
        GROUP BY GROUPING SETS ((z.situation), (z.age_band), (z.housing), (z.banked), (z.nationality),
                                (z.language), (z.departement), (z.referrer_kind), ());
   END IF;
@@ -663,6 +656,8 @@ def _tables() -> None:
     )
     op.create_index(op.f("ix_reporting_person_days_beneficiary_id"), "reporting_person_days",
                     ["beneficiary_id"])
+    # The partial months of a network-wide period read distributions by date alone.
+    op.create_index("ix_distributions_distributed_on", "distributions", ["distributed_on"])
     op.create_table(
         "reporting_distribution_months",
         sa.Column("relais_id", sa.BigInteger(), relais_fk(), nullable=False),
@@ -762,3 +757,4 @@ def downgrade():
     op.execute("DROP FUNCTION IF EXISTS reporting_day_bit(date)")
     for table in reversed(SUMMARIES):
         op.drop_table(table)
+    op.drop_index("ix_distributions_distributed_on", table_name="distributions")

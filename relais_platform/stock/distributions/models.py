@@ -69,6 +69,8 @@ class Distribution(PersonalData, CreatedAt, Model):
         CheckConstraint("(cancelled_at IS NULL) = (cancel_reason IS NULL)", name="cancel_has_reason"),
         # The relais' list, newest first, a page at a time.
         Index("ix_distributions_relais_date", "relais_id", "distributed_on", "id"),
+        # The partial months of a network-wide report (migration 0020).
+        Index("ix_distributions_distributed_on", "distributed_on"),
     )
 
     id: Mapped[intpk]
