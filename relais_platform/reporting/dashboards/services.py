@@ -185,19 +185,23 @@ def cover_rows(current_month: date, *, urgent_first: bool, limit: int | None = N
     """
     start, end = forecast.window(current_month)
     m = RelaisMonthlyDistribution
-    demand = _distributed(m.relais_id, m.product_id, first=start, before=end).subquery()
+    demand_stmt = _distributed(m.relais_id, m.product_id, first=start, before=end)
     still_to_come = case(
         (Order.status == S.SUBMITTED, OrderLine.requested),
         (Order.status == S.SHIPPED, OrderLine.shipped - OrderLine.received - OrderLine.refused),
         else_=OrderLine.allocated,
     )
-    on_order = (
+    on_order_stmt = (
         select(OrderLine.relais_id, OrderLine.product_id, func.sum(still_to_come).label("units"))
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.status.in_(ON_ORDER_STATUSES))
         .group_by(OrderLine.relais_id, OrderLine.product_id)
-        .subquery()
     )
+    if relais_ids is not None:
+        # Narrowed inside each aggregate too: a coach's portfolio, not the whole network's lines.
+        demand_stmt = demand_stmt.where(m.relais_id.in_(relais_ids))
+        on_order_stmt = on_order_stmt.where(OrderLine.relais_id.in_(relais_ids))
+    demand, on_order = demand_stmt.subquery(), on_order_stmt.subquery()
     distributed = func.coalesce(demand.c.units, 0)
     ordered = func.coalesce(on_order.c.units, 0)
     stmt = (
