@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from relais_platform.reporting.activity.privacy import SMALL, WITHHELD, protect_cells, protect_totals
@@ -70,6 +72,20 @@ def test_previous_period_has_the_same_length(client, world):
     # A month: the previous month of equal length only (nothing there).
     march = report(client, world.admin, **{"from": f"{world.y}-03-01", "to": f"{world.y}-03-31"})
     assert march["totals"]["sessions"] == 1 and march["previous"]["sessions"] == 0
+
+
+def test_previous_period_counts_whole_months_when_the_period_does():
+    from relais_platform.reporting.activity.services import Period
+
+    def previous(start: date, end: date) -> tuple[date, date]:
+        before = Period(start, end).previous()
+        return before.start, before.end
+
+    assert previous(date(2025, 1, 1), date(2025, 12, 31)) == (date(2024, 1, 1), date(2024, 12, 31))
+    assert previous(date(2025, 4, 1), date(2025, 6, 30)) == (date(2025, 1, 1), date(2025, 3, 31))
+    assert previous(date(2025, 3, 1), date(2025, 3, 31)) == (date(2025, 2, 1), date(2025, 2, 28))
+    # Not whole months: as many days.
+    assert previous(date(2025, 3, 5), date(2025, 3, 14)) == (date(2025, 2, 23), date(2025, 3, 4))
 
 
 def test_any_period_narrows_every_figure(client, world):

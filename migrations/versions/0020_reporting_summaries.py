@@ -445,7 +445,9 @@ BEGIN
            (CASE WHEN GROUPING(x.sku, x.category, x.programme) = 7 THEN sum(x.anonymous)
                  ELSE sum(x.quantity) END)::numeric
       FROM (SELECT p.sku, p.category, y.programme, y.quantity, y.anonymous
-              FROM (SELECT m.product_id, m.programme, m.quantity, m.anonymous
+              -- Summed per product and programme first: the grouping sets then see a few rows.
+              FROM (SELECT u.product_id, u.programme, sum(u.quantity) AS quantity, sum(u.anonymous) AS anonymous
+                      FROM (SELECT m.product_id, m.programme, m.quantity, m.anonymous
                       FROM reporting_distribution_months m
                      WHERE v_months AND (v_all OR m.relais_id IN (SELECT unnest(p_ids)))
                        AND m.month >= v_full_lo AND m.month < v_full_hi
@@ -458,7 +460,8 @@ BEGIN
                     SELECT d.product_id, d.programme, d.quantity, (d.beneficiary_id IS NULL)::integer
                       FROM distributions d
                      WHERE v_tail AND (v_all OR d.relais_id IN (SELECT unnest(p_ids))) AND d.cancelled_at IS NULL
-                       AND d.distributed_on >= v_full_hi AND d.distributed_on < v_hi) y
+                       AND d.distributed_on >= v_full_hi AND d.distributed_on < v_hi) u
+                     GROUP BY u.product_id, u.programme) y
               JOIN products p ON p.id = y.product_id) x
      GROUP BY GROUPING SETS ((x.sku), (x.category), (x.programme), ());
 

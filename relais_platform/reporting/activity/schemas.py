@@ -46,7 +46,9 @@ class ActivityReportSchema(Schema):
     scope = fields.Dict(metadata={"description": "kind, label, exact (chiffres exacts : vue du relais), "
                                                  "filtres"})
     totals = fields.Nested(TotalsSchema)
-    previous = fields.Nested(TotalsSchema, metadata={"description": "Période précédente de même durée"})
+    previous = fields.Nested(TotalsSchema, metadata={"description": (
+        "Période précédente de même durée (en mois entiers si la période est en mois entiers, "
+        "en jours sinon)")})
     breakdowns = fields.Dict(
         keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Raw()),
         metadata={"description": "situation, age_band, housing, banked, nationality, language, "

@@ -54,7 +54,14 @@ class Period:
         return (self.end - self.start).days + 1
 
     def previous(self) -> Period:
-        """The period of equal length just before."""
+        """The period of equal length just before: as many whole months when the period is
+        made of whole months (a year: the year before, a quarter: the quarter before), as many
+        days otherwise."""
+        after_end = self.end + timedelta(days=1)
+        if self.start.day == 1 and after_end.day == 1:
+            months = (after_end.year - self.start.year) * 12 + after_end.month - self.start.month
+            index = self.start.year * 12 + self.start.month - 1 - months
+            return Period(date(index // 12, index % 12 + 1, 1), self.start - timedelta(days=1))
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
 
