@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from relais_platform.accounts.models import Role
 from relais_platform.api import api_access, paginate, pagination_headers
 from relais_platform.audit import services as audit
+from relais_platform.audit.labels import action_label, target_label
 from relais_platform.audit.models import AuditEntry
 from relais_platform.audit.schemas import AuditArgs, AuditEntrySchema, AuditFilterSchema
 from relais_platform.tenants.schemas import PAGINATION_HEADERS, error_responses
@@ -25,7 +26,8 @@ def _payload(entries: list[AuditEntry]) -> list[dict[str, Any]]:
         "id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id,
         "actor_name": names.get(e.actor_id or 0), "ip": str(e.ip) if e.ip else None,
         "relais_id": e.relais_id, "action": e.action, "target_type": e.target_type,
-        "target_id": e.target_id, "details": e.details,
+        "target_id": e.target_id, "details": e.details, "action_label": action_label(e.action),
+        "target_label": target_label(e.target_type) or None,
     } for e in entries]
 
 

@@ -46,3 +46,7 @@ class AuditEntrySchema(Schema):
     target_type = fields.String(allow_none=True)
     target_id = fields.Integer(allow_none=True)
     details = fields.Dict()
+    action_label = fields.String(metadata={
+        "description": "L'action en mots, dans la langue du lecteur (sans libellé : le code)"})
+    target_label = fields.String(allow_none=True, metadata={
+        "description": "Le type d'objet en mots, dans la langue du lecteur (sans libellé : le code)"})

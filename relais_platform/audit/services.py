@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, false, or_, select
 
 from relais_platform.accounts.models import Role, User
+from relais_platform.audit.labels import action_label, target_label
 from relais_platform.audit.models import AuditEntry
 from relais_platform.domain import Forbidden
 from relais_platform.extensions import db
@@ -166,18 +167,22 @@ def _safe_cell(value: Any) -> Any:
 
 
 def log_csv(viewer: User, filters: AuditFilters) -> str:
-    """The filtered log as CSV (`;`, BOM), at most EXPORT_LIMIT rows; audited itself."""
+    """The filtered log as CSV (`;`, BOM), at most EXPORT_LIMIT rows; audited itself.
+
+    The codes keep their columns (and their places); the labels come last, in the reader's
+    language."""
     entries = list(db.session.scalars(log_query(viewer, filters).limit(EXPORT_LIMIT)))
     names = actor_names(entries)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow([_("Date"), _("Utilisateur"), _("Action"), _("Objet"), _("N°"), _("Adresse IP"),
-                     _("Détails")])
+                     _("Détails"), _("Libellé de l'action"), _("Libellé de l'objet")])
     for entry in entries:
         writer.writerow([_safe_cell(value) for value in (
             entry.occurred_at.isoformat(), names.get(entry.actor_id or 0, ""), entry.action,
             entry.target_type or "", entry.target_id or "", str(entry.ip or ""),
             json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+            action_label(entry.action), target_label(entry.target_type),
         )])
     record("audit_log_exported", relais_id=viewer.relais_id,
            details={"rows": len(entries), **{k: str(v) for k, v in asdict(filters).items() if v is not None}})

@@ -11,6 +11,7 @@ from sqlalchemy import distinct, select
 from relais_platform.accounts.auth import roles_required
 from relais_platform.accounts.models import Role, User
 from relais_platform.audit import services as audit
+from relais_platform.audit.labels import action_label, sort_key, target_label
 from relais_platform.audit.models import AuditEntry
 from relais_platform.audit.schemas import AuditFilterSchema
 from relais_platform.extensions import db
@@ -47,15 +48,20 @@ def _page(typed: dict[str, str], page, errors: dict) -> str:
     return render_template(
         "audit/log.html", page=page, entries=entries, names=audit.actor_names(entries), typed=typed,
         errors=errors, team=team, national=national, actions=_known_actions(national),
+        action_label=action_label, target_label=target_label,
         title=_("Journal du réseau") if national else _("Journal d'audit"),
     )
 
 
-def _known_actions(national: bool) -> list[str]:
+def _known_actions(national: bool) -> list[tuple[str, str]]:
+    """The filter's choices: (code, label), in the labels' alphabetical order."""
     if national:
-        return sorted(audit.NETWORK_ACTIONS | audit.NETWORK_LOGIN_ACTIONS)
-    return list(db.session.scalars(select(distinct(AuditEntry.action)).where(
-        AuditEntry.relais_id == current_user.relais_id).order_by(AuditEntry.action)))
+        codes: list[str] = list(audit.NETWORK_ACTIONS | audit.NETWORK_LOGIN_ACTIONS)
+    else:
+        codes = list(db.session.scalars(select(distinct(AuditEntry.action)).where(
+            AuditEntry.relais_id == current_user.relais_id)))
+    choices = [(code, action_label(code)) for code in codes]
+    return sorted(choices, key=lambda choice: (sort_key(choice[1]), choice[0]))
 
 
 @bp.get("/export.csv")
