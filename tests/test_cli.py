@@ -133,3 +133,13 @@ def test_demo_is_idempotent(app, owner_engine):
     statuses = {row for row, in owner_engine.connect().execute(text("SELECT DISTINCT status FROM orders"))}
     assert statuses == {"draft", "submitted", "allocated", "awaiting_payment", "paid", "shipped",
                         "received", "partially_received", "closed", "cancelled"}
+
+
+def test_perf_seed_refuses_an_owner_that_row_level_security_binds(app, owner_engine):
+    """The dataset is written in bulk past row-level security: with the schema's ordinary owner
+    (not a superuser, as in production) it stops before writing anything, saying why."""
+    result = app.test_cli_runner().invoke(args=["perf", "seed", "--scale", "tenth"])
+    assert result.exit_code == 1
+    assert "superutilisateur" in result.output
+    with owner_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM beneficiaries")) == 0

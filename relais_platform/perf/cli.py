@@ -31,6 +31,12 @@ def seed_command(scale: str, logins_file: Path | None) -> None:
 
     owner = create_engine(current_app.config["MIGRATION_DATABASE_URI"])
     with owner.connect() as conn:
+        # Bulk rows in every relais at once, personal tables included: past row-level security,
+        # which only a superuser passes. A scratch database's tool, never production's.
+        if not conn.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")):
+            raise click.ClickException(
+                "le jeu de données s'écrit en masse par-dessus la sécurité au niveau des lignes : "
+                "lancez-le avec un DATABASE_URL de superutilisateur, sur une base de mesure")
         if conn.scalar(text("SELECT EXISTS (SELECT 1 FROM relais)")):
             raise click.ClickException("la base contient déjà des relais : partez d'une base vide et migrée")
     started = time.perf_counter()
