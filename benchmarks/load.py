@@ -120,8 +120,8 @@ def _get(base: str, role: Role, page: str) -> bool:
         with opener.open(request, timeout=120) as response:
             response.read()
             return response.status < 400
-    except urllib.error.HTTPError:
-        return False
+    except (urllib.error.HTTPError, urllib.error.URLError, TimeoutError):
+        return False  # an error status, a refused connection or no answer in 120 s: an error
 
 
 def run(base: str, roles: list[Role], users: int, interval: float | None, seconds: float) -> Results:
