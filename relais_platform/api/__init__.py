@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from flask import current_app, g, request
 from flask_login import current_user
 from flask_smorest import abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 from sqlalchemy import Row, Select, func, select
 
 from relais_platform.accounts.models import Role
@@ -54,26 +56,49 @@ class PaginationArgs(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+# A day given in a query string, within the years the platform can hold.
+DAY = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
+
+
+class DayRangeFilterArgs(Schema):
+    """Query filters ending with a span of whole days (`from`, `to`, both included), loaded
+    into one frozen value, `filters`, of the dataclass a subclass names (its field names are
+    the schema's); the other arguments (pagination) stay beside it."""
+
+    filters_class: ClassVar[type]
+
+    date_from = fields.Date(data_key="from", validate=DAY,
+                            metadata={"description": "Depuis ce jour (inclus)"})
+    date_to = fields.Date(data_key="to", validate=DAY, metadata={"description": "Jusqu'à ce jour (inclus)"})
+
+    @post_load
+    def _filters(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        keys = [field.name for field in dataclasses.fields(self.filters_class)]
+        rest = {key: value for key, value in data.items() if key not in keys}
+        return {**rest, "filters": self.filters_class(**{key: data.get(key) for key in keys})}
+
+
 # Counting stops here: past it, lists say "more than COUNT_CAP" instead of scanning every row
 # (docs/architecture.md, API conventions).
 COUNT_CAP = 10_000
 
 
+def _capped_count(stmt: Select) -> int:
+    counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(counted)) or 0
+
+
 def paginate(stmt: Select, page: int, per_page: int) -> tuple[list[Any], int]:
     """One page of `stmt` and its row count, exact up to COUNT_CAP (COUNT_CAP + 1 beyond):
     two queries, neither of which reads more than COUNT_CAP + 1 rows to count."""
-    counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
-    total = db.session.scalar(select(func.count()).select_from(counted))
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return items, total or 0
+    return items, _capped_count(stmt)
 
 
 def paginate_rows(stmt: Select, page: int, per_page: int) -> tuple[list[Row[Any]], int]:
     """`paginate` for a statement selecting several columns: the page's rows (not objects)."""
-    counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
-    total = db.session.scalar(select(func.count()).select_from(counted))
     rows = list(db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return rows, total or 0
+    return rows, _capped_count(stmt)
 
 
 def pagination_headers(total: int, page: int, per_page: int, *,

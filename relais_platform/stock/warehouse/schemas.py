@@ -4,12 +4,11 @@ Schemas check shapes; `warehouse.national` and `warehouse.inventory` keep the ru
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, validate
 
-from relais_platform.api import PaginationArgs
+from relais_platform.api import DayRangeFilterArgs, PaginationArgs
 from relais_platform.bounds import INT64_MAX
 from relais_platform.stock.supply.schemas import PassportSchema
 from relais_platform.stock.warehouse.models import MovementKind, ReasonCode, UnitStatus
@@ -194,25 +193,16 @@ class UnitQueryArgs(Schema):
                         metadata={"description": "Obligatoire si plusieurs produits portent ce numéro"})
 
 
-_DAY = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
 
 
-class MovementFilterSchema(Schema):
+class MovementFilterSchema(DayRangeFilterArgs):
     """Filters of the national ledger (the web page loads the same)."""
+
+    filters_class = MovementFilters
 
     product_id = fields.Integer(validate=validate.Range(min=1, max=INT64_MAX))
     sku = fields.String(validate=validate.Length(min=1, max=40))
     kind = fields.String(validate=validate.OneOf([k.value for k in MovementKind]))
-    date_from = fields.Date(data_key="from", validate=_DAY,
-                            metadata={"description": "Depuis ce jour (inclus)"})
-    date_to = fields.Date(data_key="to", validate=_DAY,
-                          metadata={"description": "Jusqu'à ce jour (inclus)"})
-
-    @post_load
-    def _filters(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        keys = ("product_id", "sku", "kind", "date_from", "date_to")
-        rest = {key: value for key, value in data.items() if key not in keys}
-        return {**rest, "filters": MovementFilters(**{key: data.get(key) for key in keys})}
 
 
 class NationalMovementArgs(PaginationArgs, MovementFilterSchema):
