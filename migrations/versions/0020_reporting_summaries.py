@@ -646,7 +646,7 @@ def _tables() -> None:
         sa.Column("birth_year", sa.SmallInteger(), nullable=True),
         *[sa.Column(name, sa.String(length=32), nullable=False)
           for name in ("housing", "banked", "nationality", "language", "referrer_kind")],
-        sa.PrimaryKeyConstraint("year", "relais_id", "beneficiary_id", name=op.f("pk_reporting_person_days")),
+        sa.PrimaryKeyConstraint("relais_id", "year", "beneficiary_id", name=op.f("pk_reporting_person_days")),
     )
     op.create_table(
         "reporting_people_counts",
@@ -655,7 +655,7 @@ def _tables() -> None:
         sa.Column("dimension", sa.String(length=16), nullable=False),
         sa.Column("value", sa.String(length=32), nullable=False),
         sa.Column("people", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("year", "relais_id", "dimension", "value", name=op.f("pk_reporting_people_counts")),
+        sa.PrimaryKeyConstraint("relais_id", "year", "dimension", "value", name=op.f("pk_reporting_people_counts")),
     )
     op.create_index(op.f("ix_reporting_person_days_beneficiary_id"), "reporting_person_days",
                     ["beneficiary_id"])

@@ -105,8 +105,8 @@ class ReportingPersonDays(PersonalData, Model):
 
     __tablename__ = "reporting_person_days"
 
-    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     relais_id: Mapped[int] = _relais_key()
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     beneficiary_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("beneficiaries.id", ondelete="CASCADE"), primary_key=True, index=True)
     days: Mapped[str] = mapped_column(BIT(366))
@@ -126,8 +126,8 @@ class ReportingPeopleCount(TenantScoped, Model):
 
     __tablename__ = "reporting_people_counts"
 
-    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     relais_id: Mapped[int] = _relais_key()
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(32), primary_key=True)
     people: Mapped[int] = mapped_column(BigInteger)
